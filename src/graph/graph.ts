@@ -69,7 +69,7 @@ export class Graph {
     }
     if (name !== undefined && typeof name !== 'string') throw site.error(AttributeError, `name must be a string, got ${typeof name}`);
 
-    const attrs = def.attrs(rawAttrs, site);
+    const attrs = def.attrs(rawAttrs, site, inputs);
     const info = def.infer(inputs, attrs, site);
     const node = new Node<K>(this, id, op, [...inputs], attrs, Object.freeze([...info.shape]), info.dtype, name);
     this.nodes.push(node as unknown as Node);

@@ -58,8 +58,11 @@ export interface NoGradient {
 export interface OpDef<K extends OpName> {
   /** Number of inputs, or 'variadic' for concat. */
   arity: number | 'variadic';
-  /** Validates raw attributes and fills defaults. */
-  attrs(raw: Partial<OpAttrs[K]>, site: OpSite): OpAttrs[K];
+  /**
+   * Validates raw attributes and fills defaults. Inputs are given so that
+   * axes can be resolved against ranks; the result holds no negative axis.
+   */
+  attrs(raw: Partial<OpAttrs[K]>, site: OpSite, inputs: readonly TypeInfo[]): OpAttrs[K];
   /** The output's shape and dtype, or a typed error naming the shapes. */
   infer(inputs: readonly TypeInfo[], attrs: OpAttrs[K], site: OpSite): TypeInfo;
   /** Reference semantics in float64 over flat row-major data. */

@@ -1,0 +1,22 @@
+// slope's public API.
+
+export { Graph, graph } from './graph/graph.ts';
+export type { Operand, ParamOptions, ParamInit } from './graph/graph.ts';
+export { Node } from './graph/node.ts';
+export type { Conv2DOptions, MatmulOptions, Pool2DOptions } from './graph/node.ts';
+export type { DType } from './graph/dtype.ts';
+export type { Shape } from './graph/shape.ts';
+export type { InitSpec } from './graph/init.ts';
+export { initialize, Rng } from './graph/init.ts';
+export { ACTIVATION_NAMES, LEAKY_RELU_DEFAULT_ALPHA, resolveActivation } from './graph/activation.ts';
+export type { ActivationFn, ActivationObject, ActivationSpec } from './graph/activation.ts';
+export type { Feeds, FeedValue } from './graph/feeds.ts';
+export { verify } from './graph/verify.ts';
+export { printGraph } from './graph/printer.ts';
+export { toDot } from './graph/dot.ts';
+export { evaluate } from './interp/interpreter.ts';
+export type { Tensor } from './interp/tensor.ts';
+export { grad, hvp, jvp, valueAndGrad } from '../passes/grad.ts';
+export * from './errors.ts';
+export { registry } from './ops/index.ts';
+export type { OpAttrs, OpName } from './ops/index.ts';

@@ -1,0 +1,142 @@
+// Reductions over any set of axes, with keepDims, and argmax.
+
+import type { Node } from '../graph/node.ts';
+import type { Graph } from '../graph/graph.ts';
+import type { Shape } from '../graph/shape.ts';
+import { sizeOf, stridesOf } from '../graph/shape.ts';
+import type { Tensor } from '../interp/tensor.ts';
+import type { ReduceAttrs } from './attrs.ts';
+import type { OpDef, OpSite, TypeInfo } from './def.ts';
+import { axis, boolean, integerList, requireDType, requireFloat } from './check.ts';
+import { AttributeError } from '../errors.ts';
+
+/** The shape of a reduction's output. */
+export function reducedShape(shape: Shape, axes: readonly number[], keepDims: boolean): number[] {
+  const out: number[] = [];
+  shape.forEach((d, i) => {
+    if (!axes.includes(i)) out.push(d);
+    else if (keepDims) out.push(1);
+  });
+  return out;
+}
+
+/** Maps each flat input index to the flat index of the output it reduces into. */
+export function reductionIndexer(shape: Shape, axes: readonly number[]): (flat: number) => number {
+  const inStrides = stridesOf(shape);
+  const kept = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const keptStrides = stridesOf(kept);
+  return (flat) => {
+    let index = 0;
+    for (let i = 0; i < shape.length; i++) {
+      if (axes.includes(i)) continue;
+      index += (Math.floor(flat / inStrides[i]!) % shape[i]!) * keptStrides[i]!;
+    }
+    return index;
+  };
+}
+
+function reduceAttrs(raw: Partial<ReduceAttrs>, site: OpSite, inputs: readonly TypeInfo[]): ReduceAttrs {
+  const rank = inputs[0]!.shape.length;
+  const keepDims = boolean(site, 'keepDims', raw.keepDims, false);
+  if (raw.axes === undefined) return { axes: Array.from({ length: rank }, (_, i) => i), keepDims };
+  const given = integerList(site, 'axes', raw.axes);
+  const axes = given.map((a, i) => axis(site, `axes[${i}]`, a, rank));
+  if (new Set(axes).size !== axes.length) throw site.error(AttributeError, `axes ${JSON.stringify(given)} repeat an axis`);
+  return { axes: axes.sort((a, b) => a - b), keepDims };
+}
+
+function reduction<K extends 'sum' | 'mean' | 'max' | 'min'>(
+  initial: number,
+  combine: (acc: number, x: number) => number,
+  finish: (acc: number, count: number) => number,
+  grad: OpDef<K>['grad'],
+): OpDef<K> {
+  return {
+    arity: 1,
+    attrs: reduceAttrs as OpDef<K>['attrs'],
+    infer: (inputs, attrs, site) => {
+      const x = inputs[0]!;
+      requireDType(site, x, ['float32', 'float64', 'int32']);
+      return { shape: reducedShape(x.shape, attrs.axes, attrs.keepDims), dtype: x.dtype };
+    },
+    evaluate: (inputs, attrs, out) => {
+      const x = inputs[0]!;
+      const acc = new Float64Array(sizeOf(out.shape)).fill(initial);
+      const toOut = reductionIndexer(x.shape, attrs.axes);
+      for (let i = 0; i < x.data.length; i++) {
+        const o = toOut(i);
+        acc[o] = combine(acc[o]!, x.data[i]!);
+      }
+      const count = x.data.length / Math.max(acc.length, 1);
+      for (let o = 0; o < acc.length; o++) acc[o] = finish(acc[o]!, count);
+      return acc;
+    },
+    grad,
+  };
+}
+
+/** Reshapes a reduction's cotangent to keepDims form and broadcasts it over the input. */
+export function expandReduced(graph: Graph, dy: Node, inputShape: Shape, axes: readonly number[]): Node {
+  const kept = inputShape.map((d, i) => (axes.includes(i) ? 1 : d));
+  return graph.broadcastTo(graph.reshape(dy, kept), inputShape);
+}
+
+function extremumGrad(c: { graph: Graph; inputs: readonly Node[]; node: Node; attrs: ReduceAttrs; dy: Node }): Node[] {
+  const { graph, inputs, node, attrs, dy } = c;
+  const x = inputs[0]!;
+  const extremum = expandReduced(graph, node, x.shape, attrs.axes);
+  const hits = graph.cast(graph.equal(x, extremum), x.dtype);
+  const count = expandReduced(graph, graph.sum(hits, attrs.axes, { keepDims: false }), x.shape, attrs.axes);
+  return [graph.div(graph.mul(hits, expandReduced(graph, dy, x.shape, attrs.axes)), count)];
+}
+
+export const reduceOps: { [K in 'sum' | 'mean' | 'max' | 'min' | 'argmax']: OpDef<K> } = {
+  // d sum(x) = dy broadcast over the reduced axes.
+  sum: reduction<'sum'>(0, (a, x) => a + x, (a) => a, ({ graph, inputs, attrs, dy }) => [expandReduced(graph, dy, inputs[0]!.shape, attrs.axes)]),
+
+  // d mean(x) = dy / n broadcast over the reduced axes, n the number of reduced elements.
+  mean: reduction<'mean'>(0, (a, x) => a + x, (a, n) => a / n, ({ graph, inputs, node, attrs, dy }) => {
+    const n = inputs[0]!.size / Math.max(node.size, 1);
+    return [graph.div(expandReduced(graph, dy, inputs[0]!.shape, attrs.axes), n)];
+  }),
+
+  // d max(x): dy to the maximal elements, split evenly between ties. NaN propagates.
+  max: reduction<'max'>(-Infinity, (a, x) => (Number.isNaN(a) || x > a || Number.isNaN(x) ? x : a), (a) => a, extremumGrad),
+
+  // d min(x): dy to the minimal elements, split evenly between ties. NaN propagates.
+  min: reduction<'min'>(Infinity, (a, x) => (Number.isNaN(a) || x < a || Number.isNaN(x) ? (Number.isNaN(a) ? a : x) : a), (a) => a, extremumGrad),
+
+  argmax: {
+    arity: 1,
+    attrs: (raw, site, inputs) => ({ axis: axis(site, 'axis', raw.axis ?? -1, inputs[0]!.shape.length) }),
+    infer: (inputs, attrs, site) => {
+      const x = inputs[0]!;
+      requireFloat(site, x);
+      return { shape: x.shape.filter((_, i) => i !== attrs.axis), dtype: 'int32' };
+    },
+    evaluate: (inputs, { axis: a }, out) => argmaxValues(inputs[0]!, a, out),
+    grad: { nondifferentiable: 'argmax returns indices and has no gradient' },
+  },
+};
+
+/** Index of the first maximum along an axis; the first NaN counts as the maximum, as in numpy. */
+function argmaxValues(x: Tensor, a: number, out: TypeInfo): Float64Array {
+  const result = new Float64Array(sizeOf(out.shape));
+  const n = x.shape[a]!;
+  const inner = sizeOf(x.shape.slice(a + 1));
+  for (let o = 0; o < result.length; o++) {
+    const outer = Math.floor(o / inner);
+    const base = outer * n * inner + (o % inner);
+    let best = 0;
+    let bestValue = x.data[base]!;
+    for (let k = 1; k < n && !Number.isNaN(bestValue); k++) {
+      const v = x.data[base + k * inner]!;
+      if (v > bestValue || Number.isNaN(v)) {
+        best = k;
+        bestValue = v;
+      }
+    }
+    result[o] = best;
+  }
+  return result;
+}
