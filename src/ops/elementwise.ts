@@ -199,7 +199,8 @@ export const elementwiseOps: { [K in ElementwiseName]: OpDef<K> } = {
     grad: () => [undefined],
   },
 
-  // cast between dtypes: to int32 truncates toward zero, to bool tests x != 0,
+  // cast between dtypes: to int32 truncates toward zero (NaN and values outside
+  // the int32 range give 0), to bool tests x != 0,
   // to float32 rounds to the nearest float32. The gradient casts back when both
   // dtypes are floats; integer and bool inputs carry no gradient.
   cast: {
@@ -297,7 +298,7 @@ export const elementwiseOps: { [K in ElementwiseName]: OpDef<K> } = {
 function castFunction(dtype: DType): Unary {
   switch (dtype) {
     case 'int32':
-      return (x) => (Number.isFinite(x) ? Math.trunc(x) | 0 : 0);
+      return (x) => (Math.abs(x) < 2147483648 ? Math.trunc(x) : 0);
     case 'bool':
       return (x) => (x !== 0 ? 1 : 0);
     case 'float32':

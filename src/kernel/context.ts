@@ -1,0 +1,23 @@
+// What an anchor's lowering sees: producers that give the value of an input
+// element at a point (a buffer load, or an inlined elementwise expression),
+// and `emit`, which applies the fused epilogue to an output element and
+// stores what must be stored.
+
+import type { Node } from '../graph/node.ts';
+import type { Shape } from '../graph/shape.ts';
+import type { Expr, ScalarType, Stmt } from './ir.ts';
+import type { Point } from './point.ts';
+
+export interface AnchorContext<N extends Node = Node> {
+  node: N;
+  /** Scalar type of the anchor's output. */
+  t: ScalarType;
+  /** The value of input `i` at a point of that input's shape. */
+  input(i: number, point: Point): Expr;
+  inputShape(i: number): Shape;
+  inputType(i: number): ScalarType;
+  /** Statements that finish one output element: epilogue, then stores. */
+  emit(point: Point, value: Expr): Stmt[];
+  /** A new variable name, unique in the kernel. */
+  fresh(prefix: string): string;
+}
