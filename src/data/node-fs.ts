@@ -74,10 +74,11 @@ async function readBundledFile(path: string): Promise<Uint8Array> {
  * Loads the MNIST train and test sets from the four IDX files in `directory`:
  * train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte
  * and t10k-labels-idx1-ubyte, each plain or gzipped with a `.gz` suffix. A
- * plain name is preferred when both exist. Files that start with the gzip
- * magic bytes are decompressed whatever their name, because some browsers
- * save a download under its `.gz` name after decompressing it, or the
- * reverse. The original release gives 60,000 train and 10,000 test images.
+ * plain name is preferred when both exist. A file is decompressed when it
+ * starts with the gzip magic bytes, whatever its name, because a `.gz`
+ * download is sometimes saved already decompressed and a renamed file may
+ * still be compressed. The original release gives 60,000 train and 10,000
+ * test images.
  */
 export async function loadMnistIdx(directory: string): Promise<{ train: Dataset; test: Dataset }> {
   const present = await listDirectory(directory);
