@@ -20,3 +20,5 @@ export { grad, hvp, jvp, valueAndGrad } from '../passes/grad.ts';
 export * from './errors.ts';
 export { registry } from './ops/index.ts';
 export type { OpAttrs, OpName } from './ops/index.ts';
+export { compile, Executable } from './runtime/executable.ts';
+export type { CompileOptions, KernelInfo, OutputArray } from './runtime/executable.ts';

@@ -55,6 +55,8 @@ export interface Kernel {
   flops: number;
   /** Bytes read and written by one run, counting each param once. */
   bytes: number;
+  /** True when every load and store uses the loop's flat index, so an output may overwrite a dying input. */
+  inPlaceSafe: boolean;
 }
 
 // Builders. Short names because lowering code is dense with them.
@@ -70,10 +72,21 @@ export const cast = (a: Expr, t: ScalarType): Expr => (a.t === t ? a : { k: 'cas
 
 const COMPARISONS = new Set<BinaryOp>(['lt', 'le', 'gt', 'ge', 'eq', 'ne', 'and', 'or']);
 
-/** A binary expression; numbers become constants of the other operand's type. */
+const FOLDABLE: Partial<Record<BinaryOp, (a: number, b: number) => number>> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  max: Math.max,
+  min: Math.min,
+};
+
+/** A binary expression; numbers become constants of the other operand's type, and two float constants fold. */
 export function bin(op: BinaryOp, a: Expr | number, b: Expr | number): Expr {
   const ea = typeof a === 'number' ? num(a, typeof b === 'number' ? 'f64' : b.t) : a;
   const eb = typeof b === 'number' ? num(b, ea.t) : b;
+  const fold = FOLDABLE[op];
+  if (fold !== undefined && ea.k === 'num' && eb.k === 'num' && ea.t !== 'i32') return num(fold(ea.v, eb.v), ea.t);
   return { k: 'bin', t: COMPARISONS.has(op) ? 'i32' : ea.t, op, a: ea, b: eb };
 }
 

@@ -18,6 +18,7 @@ import { anchors } from './anchors.ts';
 import type { PointwiseName } from './pointwise.ts';
 import { pointwise, scalarType } from './pointwise.ts';
 import { Point } from './point.ts';
+import { eliminateCommonSubexpressions } from './cse.ts';
 
 const BYTES: Record<ScalarType, number> = { f32: 4, f64: 8, i32: 4 };
 
@@ -164,10 +165,12 @@ function kernelName(index: number, group: FusionGroup): string {
 export function lowerPlan(plan: FusionPlan): Kernel[] {
   return plan.groups.map((group, index) => {
     const builder = new KernelBuilder(plan, group);
-    const body = group.anchor === undefined ? lowerElementwise(builder) : lowerAnchor(builder, group.anchor);
+    const flat = group.anchor === undefined && isFlat(group, plan);
+    const raw = group.anchor === undefined ? lowerElementwise(builder) : lowerAnchor(builder, group.anchor);
+    const body = eliminateCommonSubexpressions(raw, () => builder.fresh('t'));
     const summary = group.nodes.map((n) => n.op).join(' + ');
     const bytes = builder.params.reduce((n, p) => n + p.size * BYTES[p.t], 0);
-    return { name: kernelName(index, group), nodes: group.nodes.map((n) => n.id), summary, params: builder.params, body, flops: estimateFlops(group), bytes };
+    return { name: kernelName(index, group), nodes: group.nodes.map((n) => n.id), summary, params: builder.params, body, flops: estimateFlops(group), bytes, inPlaceSafe: flat && builder.params.every((p) => p.size === sizeOf(group.shape) || p.size === 1) };
   });
 }
 

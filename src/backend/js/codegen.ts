@@ -15,9 +15,9 @@ export function commentText(text: string): string {
 function literal(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return 'Infinity';
-  if (v === -Infinity) return '(-Infinity)';
-  if (Object.is(v, -0)) return '(-0)';
-  return v < 0 ? `(${v})` : String(v);
+  if (v === -Infinity) return '-Infinity';
+  if (Object.is(v, -0)) return '-0';
+  return String(v);
 }
 
 const BOOLEAN_OPS = new Set(['lt', 'le', 'gt', 'ge', 'eq', 'ne', 'and', 'or']);
@@ -28,11 +28,28 @@ function isBoolean(e: Expr): boolean {
 
 /** An expression used as a number: JavaScript booleans become 0 or 1. */
 function numeric(e: Expr): string {
-  return isBoolean(e) ? `(+${expr(e)})` : expr(e);
+  return isBoolean(e) ? `+(${expr(e)})` : expr(e);
 }
 
-const INFIX: Record<string, string> = { add: '+', sub: '-', mul: '*', div: '/', lt: '<', le: '<=', gt: '>', ge: '>=', eq: '===', ne: '!==', imod: '%' };
+const INFIX: Record<string, string> = { add: '+', sub: '-', mul: '*', div: '/', imod: '%', lt: '<', le: '<=', gt: '>', ge: '>=', eq: '===', ne: '!==', and: '&&', or: '||' };
+const PRECEDENCE: Record<string, number> = { or: 3, and: 4, eq: 8, ne: 8, lt: 9, le: 9, gt: 9, ge: 9, add: 11, sub: 11, mul: 12, div: 12, imod: 12 };
 const MATH: Record<string, string> = { abs: 'Math.abs', sign: 'Math.sign', exp: 'Math.exp', expm1: 'Math.expm1', log: 'Math.log', log1p: 'Math.log1p', sqrt: 'Math.sqrt', tanh: 'Math.tanh', floor: 'Math.floor' };
+
+/** Precedence of the printed form of an expression; atoms and calls bind tightest. */
+function precedence(e: Expr): number {
+  if (e.k === 'bin' && Object.hasOwn(PRECEDENCE, e.op)) return PRECEDENCE[e.op]!;
+  if (e.k === 'select') return 2;
+  if (e.k === 'un' && (e.op === 'neg' || e.op === 'not')) return 14;
+  if (e.k === 'num' && (e.v < 0 || Object.is(e.v, -0))) return 14;
+  return 20;
+}
+
+/** Prints an operand, in parentheses when it binds looser than its context requires. */
+function operand(e: Expr, min: number, asNumber: boolean): string {
+  const text = asNumber ? numeric(e) : expr(e);
+  const p = asNumber && isBoolean(e) ? 20 : precedence(e);
+  return p < min ? `(${text})` : text;
+}
 
 export function expr(e: Expr): string {
   switch (e.k) {
@@ -43,19 +60,21 @@ export function expr(e: Expr): string {
     case 'load':
       return `b${e.buf}[${expr(e.index)}]`;
     case 'un':
-      if (e.op === 'neg') return `(-${numeric(e.a)})`;
-      if (e.op === 'not') return `(!${expr(e.a)})`;
+      if (e.op === 'neg') return `-${operand(e.a, 15, true)}`;
+      if (e.op === 'not') return `!${operand(e.a, 15, false)}`;
       return `${MATH[e.op]}(${numeric(e.a)})`;
-    case 'bin':
-      if (e.op === 'and') return `(${expr(e.a)} && ${expr(e.b)})`;
-      if (e.op === 'or') return `(${expr(e.a)} || ${expr(e.b)})`;
+    case 'bin': {
       if (e.op === 'max') return `Math.max(${numeric(e.a)}, ${numeric(e.b)})`;
       if (e.op === 'min') return `Math.min(${numeric(e.a)}, ${numeric(e.b)})`;
       if (e.op === 'pow') return `Math.pow(${numeric(e.a)}, ${numeric(e.b)})`;
       if (e.op === 'idiv') return `Math.floor(${numeric(e.a)} / ${numeric(e.b)})`;
-      return `(${numeric(e.a)} ${INFIX[e.op]} ${numeric(e.b)})`;
+      const p = PRECEDENCE[e.op]!;
+      const logical = e.op === 'and' || e.op === 'or';
+      // Left-associative: the right operand needs parentheses at equal precedence.
+      return `${operand(e.a, p, !logical)} ${INFIX[e.op]} ${operand(e.b, p + 1, !logical)}`;
+    }
     case 'select':
-      return `(${expr(e.cond)} ? ${numeric(e.a)} : ${numeric(e.b)})`;
+      return `${operand(e.cond, 3, false)} ? ${operand(e.a, 2, true)} : ${operand(e.b, 2, true)}`;
     case 'cast':
       if (e.t === 'f32') return `Math.fround(${numeric(e.a)})`;
       if (e.t === 'i32' && e.a.t !== 'i32') return `(${numeric(e.a)} | 0)`;
