@@ -37,6 +37,25 @@ function pair(value: Pair | undefined, fallback: number): readonly [number, numb
   return typeof value === 'number' ? [value, value] : value;
 }
 
+/** The spec of an initializer given by name; seeded kinds take the seed, normal and uniform their standard ranges. */
+function namedInit(kind: InitSpec['kind'], seed: number): InitSpec {
+  switch (kind) {
+    case 'zeros':
+    case 'ones':
+      return { kind };
+    case 'constant':
+      return { kind, value: 0 };
+    case 'normal':
+      return { kind, seed, mean: 0, std: 1 };
+    case 'uniform':
+      return { kind, seed, low: -1, high: 1 };
+    case 'values':
+      throw new AttributeError("Error in param: init 'values' needs the values; pass { kind: 'values', values }");
+    default:
+      return { kind, seed };
+  }
+}
+
 export class Graph {
   readonly nodes: Node[] = [];
   private readonly sourceNames = new Map<string, Node>();
@@ -113,7 +132,7 @@ export class Graph {
   param(name: string, shape: Shape, options: ParamOptions = {}): Node<'param'> {
     const init = options.init ?? 'glorotUniform';
     const seed = options.seed ?? this.seed + this.nodes.length;
-    const spec = (typeof init === 'string' ? { kind: init, seed, value: 0, mean: 0, std: 1, low: 0, high: 1 } : init) as InitSpec;
+    const spec = typeof init === 'string' ? namedInit(init, seed) : init;
     return this.addSource('param', name, shape, options.dtype ?? 'float32', { init: spec });
   }
 

@@ -18,9 +18,19 @@ export class Node<K extends OpName = OpName> {
     readonly attrs: OpAttrs[K],
     readonly shape: Shape,
     readonly dtype: DType,
-    /** The user's name, if one was given. */
-    readonly name?: string,
+    /** The user's name, if one was given. Names label nodes in prints and kernels and never change results. */
+    public name?: string,
   ) {}
+
+  /** Sets the node's name (for printing and kernel comments) and returns the node. */
+  named(name: string): this {
+    if (typeof name !== 'string') throw new TypeError(`Error in named: a node name must be a string, got ${typeof name}`);
+    if (this.op === 'input' || this.op === 'param') {
+      throw new TypeError(`Error in named: ${this.label} is an ${this.op}, whose name is its feed key and is fixed when it is created`);
+    }
+    this.name = name;
+    return this;
+  }
 
   get rank(): number {
     return this.shape.length;

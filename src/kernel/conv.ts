@@ -1,22 +1,272 @@
-// Lowering of convolution and pooling to loop nests.
+// Lowering of convolution and pooling to direct loop nests, NHWC and HWIO.
+//
+// Every op here is written as a gather: one loop nest over the elements of
+// its output, each element summed (or maxed) in a register and finished by
+// ctx.emit, so a fused epilogue (bias, activation, residual) runs before the
+// single store and an inlined producer (the activation's gradient on dy)
+// is applied where dy is loaded. Window geometry comes from the same
+// window2D that the reference ops use.
+//
+// For conv2d, input row ih = oh * stride - padTop + kh * dilation. The
+// backward ops invert that map: an output row oh reaches input row ih
+// through tap kh when t = ih + padTop - kh * dilation is a non-negative
+// multiple of the stride, with oh = t / stride < OH.
 
-import { InternalError } from '../errors.ts';
+import type { Node } from '../graph/node.ts';
+import { window2D } from '../ops/window.ts';
+import type { Padding2D } from '../ops/attrs.ts';
+import type { AnchorContext } from './context.ts';
+import type { Expr, Stmt } from './ir.ts';
+import { bin, fvar, iadd, idiv, imod, imul, int, ivar, loop, num, select } from './ir.ts';
+import { Point } from './point.ts';
 import type { AnchorLowering } from './anchors.ts';
 
 type WindowName = 'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropFilter' | 'maxPool2d' | 'maxPool2dGrad' | 'avgPool2d' | 'avgPool2dGrad';
 
-function pending(op: string): AnchorLowering<WindowName> {
-  return () => {
-    throw new InternalError(`${op} has no kernel lowering yet`);
+interface Geometry {
+  strides: readonly [number, number];
+  dilations: readonly [number, number];
+  kernel: readonly [number, number];
+  padTop: number;
+  padLeft: number;
+  outHeight: number;
+  outWidth: number;
+  inHeight: number;
+  inWidth: number;
+}
+
+function geometry(inShape: readonly number[], kernel: readonly [number, number], strides: readonly [number, number], dilations: readonly [number, number], padding: Padding2D): Geometry {
+  const w = window2D(inShape[1]!, inShape[2]!, kernel, strides, dilations, padding);
+  return { strides, dilations, kernel, padTop: w.padTop, padLeft: w.padLeft, outHeight: w.outHeight, outWidth: w.outWidth, inHeight: inShape[1]!, inWidth: inShape[2]! };
+}
+
+/** Loops over a shape with named variables; the body receives them. */
+function loops(ctx: AnchorContext, extents: readonly number[], prefix: string, body: (vars: Expr[]) => Stmt[]): Stmt[] {
+  const names = extents.map(() => ctx.fresh(prefix));
+  let stmts = body(names.map(ivar));
+  for (let d = extents.length - 1; d >= 0; d--) stmts = [loop(names[d]!, 0, extents[d]!, stmts)];
+  return stmts;
+}
+
+const inRange = (e: Expr, size: number): Expr => bin('and', bin('ge', e, int(0)), bin('lt', e, int(size)));
+
+/** Forward map: input coordinate of output position `o` at tap `k` along one axis. */
+function forward(o: Expr, k: Expr, stride: number, dilation: number, pad: number): Expr {
+  return iadd(imul(o, stride), imul(k, dilation), int(-pad));
+}
+
+/**
+ * Backward map along one axis: the statements run `body(o)` for the output
+ * position o that reaches input position `i` through tap `k`, if there is one.
+ */
+function reaching(ctx: AnchorContext, i: Expr, k: Expr, stride: number, dilation: number, pad: number, outSize: number, body: (o: Expr) => Stmt[]): Stmt[] {
+  const t = ctx.fresh('t');
+  const o = ctx.fresh('o');
+  const tVar = ivar(t);
+  const offset = iadd(i, int(pad), imul(k, -dilation));
+  const aligned = stride === 1 ? bin('ge', tVar, int(0)) : bin('and', bin('ge', tVar, int(0)), bin('eq', imod(tVar, stride), int(0)));
+  return [
+    { k: 'let', name: t, t: 'i32', init: offset },
+    {
+      k: 'if',
+      cond: aligned,
+      then: [{ k: 'let', name: o, t: 'i32', init: idiv(tVar, stride) }, { k: 'if', cond: bin('lt', ivar(o), int(outSize)), then: body(ivar(o)), else: [] }],
+      else: [],
+    },
+  ];
+}
+
+/** acc = 0; body adds to it; then emit(acc). */
+function accumulate(ctx: AnchorContext, point: Point, body: (add: (e: Expr) => Stmt) => Stmt[], finish: (acc: Expr) => Expr = (a) => a): Stmt[] {
+  const acc = ctx.fresh('acc');
+  const add = (e: Expr): Stmt => ({ k: 'assign', name: acc, value: bin('add', fvar(acc, ctx.t), e) });
+  return [{ k: 'let', name: acc, t: ctx.t, init: num(0, ctx.t) }, ...body(add), ...ctx.emit(point, finish(fvar(acc, ctx.t)))];
+}
+
+function conv2d(ctx: AnchorContext<Node<'conv2d'>>): Stmt[] {
+  const x = ctx.inputShape(0);
+  const w = ctx.inputShape(1);
+  const { strides, dilations, padding } = ctx.node.attrs;
+  const g = geometry(x, [w[0]!, w[1]!], strides, dilations, padding);
+  const [kh, kw, channels] = [w[0]!, w[1]!, w[2]!];
+  return loops(ctx, ctx.node.shape, 'i', ([n, oh, ow, o]) =>
+    accumulate(ctx, Point.of(ctx.node.shape, [n!, oh!, ow!, o!]), (add) =>
+      loops(ctx, [kh], 'kh', ([a]) => {
+        const ih = ctx.fresh('ih');
+        return [
+          { k: 'let', name: ih, t: 'i32', init: forward(oh!, a!, g.strides[0], g.dilations[0], g.padTop) },
+          {
+            k: 'if', cond: inRange(ivar(ih), g.inHeight), else: [], then: loops(ctx, [kw], 'kw', ([b]) => {
+              const iw = ctx.fresh('iw');
+              return [
+                { k: 'let', name: iw, t: 'i32', init: forward(ow!, b!, g.strides[1], g.dilations[1], g.padLeft) },
+                {
+                  k: 'if', cond: inRange(ivar(iw), g.inWidth), else: [], then: loops(ctx, [channels], 'c', ([c]) => [
+                    add(bin('mul', ctx.input(0, Point.of(x, [n!, ivar(ih), ivar(iw), c!])), ctx.input(1, Point.of(w, [a!, b!, c!, o!])))),
+                  ]),
+                },
+              ];
+            }),
+          },
+        ];
+      })));
+}
+
+function conv2dBackpropInput(ctx: AnchorContext<Node<'conv2dBackpropInput'>>): Stmt[] {
+  const dy = ctx.inputShape(0);
+  const w = ctx.inputShape(1);
+  const { strides, dilations, padding, inputShape } = ctx.node.attrs;
+  const g = geometry(inputShape, [w[0]!, w[1]!], strides, dilations, padding);
+  const outChannels = w[3]!;
+  return loops(ctx, ctx.node.shape, 'i', ([n, ih, iw, c]) =>
+    accumulate(ctx, Point.of(ctx.node.shape, [n!, ih!, iw!, c!]), (add) =>
+      loops(ctx, [w[0]!], 'kh', ([a]) =>
+        reaching(ctx, ih!, a!, g.strides[0], g.dilations[0], g.padTop, g.outHeight, (oh) =>
+          loops(ctx, [w[1]!], 'kw', ([b]) =>
+            reaching(ctx, iw!, b!, g.strides[1], g.dilations[1], g.padLeft, g.outWidth, (ow) =>
+              loops(ctx, [outChannels], 'o', ([o]) => [
+                add(bin('mul', ctx.input(0, Point.of(dy, [n!, oh, ow, o!])), ctx.input(1, Point.of(w, [a!, b!, c!, o!])))),
+              ])))))));
+}
+
+function conv2dBackpropFilter(ctx: AnchorContext<Node<'conv2dBackpropFilter'>>): Stmt[] {
+  const x = ctx.inputShape(0);
+  const dy = ctx.inputShape(1);
+  const { strides, dilations, padding, filterShape } = ctx.node.attrs;
+  const g = geometry(x, [filterShape[0]!, filterShape[1]!], strides, dilations, padding);
+  return loops(ctx, ctx.node.shape, 'f', ([a, b, c, o]) =>
+    accumulate(ctx, Point.of(ctx.node.shape, [a!, b!, c!, o!]), (add) =>
+      loops(ctx, [dy[0]!, dy[1]!], 'j', ([n, oh]) => {
+        const ih = ctx.fresh('ih');
+        return [
+          { k: 'let', name: ih, t: 'i32', init: forward(oh!, a!, g.strides[0], g.dilations[0], g.padTop) },
+          {
+            k: 'if', cond: inRange(ivar(ih), g.inHeight), else: [], then: loops(ctx, [dy[2]!], 'ow', ([ow]) => {
+              const iw = ctx.fresh('iw');
+              return [
+                { k: 'let', name: iw, t: 'i32', init: forward(ow!, b!, g.strides[1], g.dilations[1], g.padLeft) },
+                {
+                  k: 'if', cond: inRange(ivar(iw), g.inWidth), else: [], then: [
+                    add(bin('mul', ctx.input(0, Point.of(x, [n!, ivar(ih), ivar(iw), c!])), ctx.input(1, Point.of(dy, [n!, oh!, ow!, o!])))),
+                  ],
+                },
+              ];
+            }),
+          },
+        ];
+      })));
+}
+
+/** Visits the valid taps of the pooling window at (oh, ow), in row-major order. */
+function windowTaps(ctx: AnchorContext, g: Geometry, oh: Expr, ow: Expr, visit: (ih: Expr, iw: Expr) => Stmt[]): Stmt[] {
+  return loops(ctx, [g.kernel[0]], 'kh', ([a]) => {
+    const ih = ctx.fresh('ih');
+    return [
+      { k: 'let', name: ih, t: 'i32', init: forward(oh, a!, g.strides[0], 1, g.padTop) },
+      {
+        k: 'if', cond: inRange(ivar(ih), g.inHeight), else: [], then: loops(ctx, [g.kernel[1]], 'kw', ([b]) => {
+          const iw = ctx.fresh('iw');
+          return [
+            { k: 'let', name: iw, t: 'i32', init: forward(ow, b!, g.strides[1], 1, g.padLeft) },
+            { k: 'if', cond: inRange(ivar(iw), g.inWidth), else: [], then: visit(ivar(ih), ivar(iw)) },
+          ];
+        }),
+      },
+    ];
+  });
+}
+
+/**
+ * Statements that find the first maximal tap of a window (a NaN counts as
+ * the maximum, as in the reference), leaving its value and flat input
+ * position in the returned variables.
+ */
+function firstMax(ctx: AnchorContext, g: Geometry, x: readonly number[], n: Expr, oh: Expr, ow: Expr, c: Expr): { stmts: Stmt[]; value: string; position: string } {
+  const t = ctx.inputType(0);
+  const value = ctx.fresh('best');
+  const position = ctx.fresh('at');
+  const v = ctx.fresh('v');
+  const best = fvar(value, t);
+  const stmts: Stmt[] = [
+    { k: 'let', name: value, t, init: num(NaN, t) },
+    { k: 'let', name: position, t: 'i32', init: int(-1) },
+    ...windowTaps(ctx, g, oh, ow, (ih, iw) => {
+      const take = bin('or', bin('lt', ivar(position), int(0)), bin('and', bin('eq', best, best), bin('or', bin('gt', fvar(v, t), best), bin('ne', fvar(v, t), fvar(v, t)))));
+      return [
+        { k: 'let', name: v, t, init: ctx.input(0, Point.of(x, [n, ih, iw, c])) },
+        { k: 'if', cond: take, then: [{ k: 'assign', name: value, value: fvar(v, t) }, { k: 'assign', name: position, value: iadd(imul(ih, g.inWidth), iw) }], else: [] },
+      ];
+    }),
+  ];
+  return { stmts, value, position };
+}
+
+/** Number of valid (unpadded) taps of the window at (oh, ow). */
+function validTaps(g: Geometry, oh: Expr, ow: Expr): Expr {
+  const axis = (o: Expr, k: number, stride: number, pad: number, size: number) => {
+    const start = iadd(imul(o, stride), int(-pad));
+    const end = iadd(start, int(k));
+    return bin('sub', bin('min', end, int(size)), bin('max', start, int(0)));
   };
+  return bin('mul', axis(oh, g.kernel[0], g.strides[0], g.padTop, g.inHeight), axis(ow, g.kernel[1], g.strides[1], g.padLeft, g.inWidth));
 }
 
 export const convAnchors: { [K in WindowName]: AnchorLowering<K> } = {
-  conv2d: pending('conv2d'),
-  conv2dBackpropInput: pending('conv2dBackpropInput'),
-  conv2dBackpropFilter: pending('conv2dBackpropFilter'),
-  maxPool2d: pending('maxPool2d'),
-  maxPool2dGrad: pending('maxPool2dGrad'),
-  avgPool2d: pending('avgPool2d'),
-  avgPool2dGrad: pending('avgPool2dGrad'),
+  conv2d,
+  conv2dBackpropInput,
+  conv2dBackpropFilter,
+
+  maxPool2d: (ctx) => {
+    const x = ctx.inputShape(0);
+    const { poolSize, strides, padding } = ctx.node.attrs;
+    const g = geometry(x, poolSize, strides, [1, 1], padding);
+    return loops(ctx, ctx.node.shape, 'i', ([n, oh, ow, c]) => {
+      const found = firstMax(ctx, g, x, n!, oh!, ow!, c!);
+      return [...found.stmts, ...ctx.emit(Point.of(ctx.node.shape, [n!, oh!, ow!, c!]), fvar(found.value, ctx.t))];
+    });
+  },
+
+  // dx[ih, iw] sums dy over the windows whose first maximal tap is (ih, iw).
+  maxPool2dGrad: (ctx) => {
+    const x = ctx.inputShape(0);
+    const dy = ctx.inputShape(1);
+    const { poolSize, strides, padding } = ctx.node.attrs;
+    const g = geometry(x, poolSize, strides, [1, 1], padding);
+    return loops(ctx, ctx.node.shape, 'i', ([n, ih, iw, c]) =>
+      accumulate(ctx, Point.of(ctx.node.shape, [n!, ih!, iw!, c!]), (add) =>
+        loops(ctx, [poolSize[0]], 'kh', ([a]) =>
+          reaching(ctx, ih!, a!, strides[0], 1, g.padTop, g.outHeight, (oh) =>
+            loops(ctx, [poolSize[1]], 'kw', ([b]) =>
+              reaching(ctx, iw!, b!, strides[1], 1, g.padLeft, g.outWidth, (ow) => {
+                const found = firstMax(ctx, g, x, n!, oh, ow, c!);
+                const self = iadd(imul(ih!, g.inWidth), iw!);
+                return [...found.stmts, { k: 'if', cond: bin('eq', ivar(found.position), self), then: [add(ctx.input(1, Point.of(dy, [n!, oh, ow, c!])))], else: [] }];
+              }))))));
+  },
+
+  // The average over the window's valid taps: padding cells are not counted.
+  avgPool2d: (ctx) => {
+    const x = ctx.inputShape(0);
+    const { poolSize, strides, padding } = ctx.node.attrs;
+    const g = geometry(x, poolSize, strides, [1, 1], padding);
+    return loops(ctx, ctx.node.shape, 'i', ([n, oh, ow, c]) =>
+      accumulate(ctx, Point.of(ctx.node.shape, [n!, oh!, ow!, c!]), (add) =>
+        windowTaps(ctx, g, oh!, ow!, (ih, iw) => [add(ctx.input(0, Point.of(x, [n!, ih, iw, c!])))]),
+      (acc) => bin('div', acc, select(bin('gt', validTaps(g, oh!, ow!), int(0)), { k: 'cast', t: ctx.t, a: validTaps(g, oh!, ow!) }, num(1, ctx.t)))));
+  },
+
+  // dx[ih, iw] sums dy[oh, ow] / taps(oh, ow) over the windows containing (ih, iw).
+  avgPool2dGrad: (ctx) => {
+    const dy = ctx.inputShape(0);
+    const { poolSize, strides, padding, inputShape } = ctx.node.attrs;
+    const g = geometry(inputShape, poolSize, strides, [1, 1], padding);
+    return loops(ctx, ctx.node.shape, 'i', ([n, ih, iw, c]) =>
+      accumulate(ctx, Point.of(ctx.node.shape, [n!, ih!, iw!, c!]), (add) =>
+        loops(ctx, [poolSize[0]], 'kh', ([a]) =>
+          reaching(ctx, ih!, a!, strides[0], 1, g.padTop, g.outHeight, (oh) =>
+            loops(ctx, [poolSize[1]], 'kw', ([b]) =>
+              reaching(ctx, iw!, b!, strides[1], 1, g.padLeft, g.outWidth, (ow) => [
+                add(bin('div', ctx.input(0, Point.of(dy, [n!, oh, ow, c!])), { k: 'cast', t: ctx.t, a: validTaps(g, oh, ow) })),
+              ]))))));
+  },
 };

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { compile, evaluate, grad, graph } from '../../src/index.ts';
+
+function filled(n: number, f: (i: number) => number): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => f(i));
+}
+
+function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol = 1e-5, atol = 1e-6): void {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    const e = expected[i]!;
+    const a = actual[i]!;
+    if (Number.isNaN(e)) expect(a).toBeNaN();
+    else expect(Math.abs(a - e), `element ${i}: ${a} vs ${e}`).toBeLessThanOrEqual(atol + rtol * Math.abs(e));
+  }
+}
+
+describe('kernel counts', () => {
+  it('fuses leakyRelu(x*a + b) * c into one kernel', () => {
+    const g = graph();
+    const [x, a, b, c] = ['x', 'a', 'b', 'c'].map((n) => g.input(n, [64]));
+    const y = x!.mul(a!).add(b!).leakyRelu(0.2).mul(c!);
+    const exe = compile(y);
+    expect(exe.kernels.length).toBe(1);
+    expect(exe.kernels[0]!.summary).toBe('mul + add + leakyRelu + mul');
+    const feeds = { x: filled(64, (i) => i - 32), a: filled(64, (i) => 0.5 + i / 64), b: filled(64, (i) => (i % 3) - 1), c: filled(64, (i) => 2 - i / 32) };
+    expectClose(exe.run(feeds)[0]!, evaluate([y], feeds)[0]!.data);
+  });
+
+  it('fuses matmul + bias + leakyRelu into one kernel', () => {
+    const g = graph();
+    const x = g.input('x', [4, 5]);
+    const w = g.param('w', [5, 3], { init: 'heNormal', seed: 3 });
+    const b = g.param('b', [3], { init: { kind: 'constant', value: 0.1 } });
+    const y = x.matmul(w, { bias: b, activation: 'leaky_relu' });
+    const exe = compile(y);
+    expect(exe.kernels.length).toBe(1);
+    expect(exe.kernels[0]!.summary).toBe('matmul + add + leakyRelu');
+    const feeds = { x: filled(20, (i) => Math.sin(i)) };
+    expectClose(exe.run(feeds)[0]!, evaluate([y], feeds)[0]!.data);
+  });
+
+  it('counts one kernel per op without fusion', () => {
+    const g = graph();
+    const [x, a] = ['x', 'a'].map((n) => g.input(n, [8]));
+    const y = x!.mul(a!).add(1).relu();
+    const exe = compile(y, { skip: ['fuse'] });
+    expect(exe.kernels.length).toBe(3);
+  });
+});
+
+describe('compiled gradients', () => {
+  it('match the interpreter for a two-layer MLP', () => {
+    const g = graph();
+    const x = g.input('x', [6, 4]);
+    const labels = g.input('labels', [6], 'int32');
+    const w1 = g.param('w1', [4, 8], { init: 'heNormal', seed: 1 });
+    const b1 = g.param('b1', [8], { init: 'zeros' });
+    const w2 = g.param('w2', [8, 3], { init: 'glorotUniform', seed: 2 });
+    const h = x.matmul(w1, { bias: b1, activation: (n) => n.leakyRelu(0.01) });
+    const loss = g.softmaxCrossEntropy(h.matmul(w2), labels).mean();
+    const grads = grad(loss, [w1, b1, w2]);
+    const feeds = { x: filled(24, (i) => Math.cos(i * 1.7)), labels: [0, 1, 2, 1, 0, 2] };
+    const exe = compile([loss, ...grads]);
+    const compiled = exe.run(feeds);
+    const reference = evaluate([loss, ...grads], feeds);
+    reference.forEach((r, i) => expectClose(compiled[i]!, r.data, 1e-4, 1e-6));
+  });
+});
+
+describe('hostile names', () => {
+  const hostile = ['*/ process.exit(1) /*', 'a\u2028b', 'line\nbreak', 'quote" and \\ backslash', '\u2029', '`${process.exit(1)}`'];
+
+  it.each(hostile)('compile and run unchanged with node name %j', (name) => {
+    const g = graph();
+    const x = g.input(name, [3]);
+    const y = x.mul(2).named(name).add(1).named(`${name}2`);
+    const exe = compile(y);
+    const out = exe.run({ [name]: [1, 2, 3] });
+    expect(Array.from(out[0]!)).toEqual([3, 5, 7]);
+    for (const k of exe.kernels) {
+      // Every line of a kernel is a comment, the signature, code or a brace: no name escapes a comment.
+      for (const line of k.source.split(/\r\n|[\n\r\u2028\u2029]/)) {
+        const trimmed = line.trim();
+        expect(trimmed.startsWith('//') || /^(function k\d+_\w+\(|for \(|let |b\d+\[|[{}]|if \(|\} else \{|acc|v\d+ =|t\d+ =)/.test(trimmed) || trimmed === '}', `line ${JSON.stringify(line)}`).toBe(true);
+      }
+      expect(k.source).not.toMatch(/[\u2028\u2029]/);
+    }
+  });
+});
