@@ -21,4 +21,4 @@ export * from './errors.ts';
 export { registry } from './ops/index.ts';
 export type { OpAttrs, OpName } from './ops/index.ts';
 export { compile, Executable } from './runtime/executable.ts';
-export type { CompileOptions, KernelInfo, OutputArray } from './runtime/executable.ts';
+export type { CompileOptions, KernelInfo, OutputArray, ParamUpdate } from './runtime/executable.ts';

@@ -20,8 +20,20 @@ export type BackendName = 'js';
 
 export type OutputArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
+/** A param and the node holding its next value, written back after each run. */
+export interface ParamUpdate {
+  param: Node;
+  value: Node;
+}
+
 export interface CompileOptions extends PipelineOptions {
   backend?: BackendName;
+  /**
+   * Param updates run with every call: after the outputs are computed, each
+   * param takes its new value. This is how an optimizer step is compiled into
+   * a training executable.
+   */
+  updates?: readonly ParamUpdate[];
   /** Initial param values by name; others come from their initializers. */
   params?: Readonly<Record<string, ArrayLike<number>>>;
 }
@@ -79,6 +91,7 @@ export class Executable {
   private readonly views = new Map<number, OutputArray>();
   private readonly compiled: { fn: CompiledKernel; args: OutputArray[] }[];
   private readonly result: PipelineResult;
+  private readonly updateTargets: readonly { name: string; value: Node }[];
 
   constructor(outputs: readonly Node[], options: CompileOptions = {}) {
     if (outputs.length === 0) throw new SlopeError('Error in compile: no outputs given; pass the nodes to compute');
@@ -89,10 +102,20 @@ export class Executable {
     this.backend = options.backend ?? 'js';
     if (this.backend !== 'js') throw new BackendError(`Error in compile: unknown backend ${JSON.stringify(this.backend)}; available: js`);
 
-    this.result = runPipeline(outputs, options);
+    const updates = options.updates ?? [];
+    for (const u of updates) {
+      if (!u.param.is('param')) throw new SlopeError(`Error in compile: update target ${u.param.label} is a ${u.param.op}, not a param`);
+      if (u.value.graph !== graph || u.param.graph !== graph) throw new SlopeError(`Error in compile: update of ${u.param.label} uses a node of another graph`);
+      if (u.value.size !== u.param.size || u.value.dtype !== u.param.dtype) {
+        throw new SlopeError(`Error in compile: update of ${u.param.label} (${u.param.dtype}${formatShape(u.param.shape)}) has value ${u.value.label} of ${u.value.dtype}${formatShape(u.value.shape)}`);
+      }
+    }
+
+    this.result = runPipeline([...outputs, ...updates.map((u) => u.value)], options);
     const { program, kernels, memory, plan } = this.result;
     this.graph = program.graph;
-    this.outputs = program.outputs;
+    this.outputs = program.outputs.slice(0, outputs.length);
+    this.updateTargets = updates.map((u, i) => ({ name: u.param.name!, value: program.outputs[outputs.length + i]! }));
     this.memory = memory;
     this.passes = this.result.passes;
     this.dumps = this.result.dumps;
@@ -157,7 +180,11 @@ export class Executable {
     validateFeeds(feeds, needed, this.graph.inputs, 'run');
     for (const node of needed) this.views.get(node.id)!.set(feeds[node.name!] as ArrayLike<number>);
     for (const { fn, args } of this.compiled) fn(...args);
-    return this.outputs.map((o) => this.outputValue(o));
+    const results = this.outputs.map((o) => this.outputValue(o));
+    // New param values are read only after every kernel ran, so no kernel sees a half-updated param.
+    const next = this.updateTargets.map((u) => this.outputValue(u.value));
+    this.updateTargets.forEach((u, i) => this.paramView(u.name).set(next[i]!));
+    return results;
   }
 
   private outputValue(node: Node): OutputArray {

@@ -88,3 +88,19 @@ describe('hostile names', () => {
     }
   });
 });
+
+describe('param updates', () => {
+  it('apply an SGD step after each run', () => {
+    const g = graph();
+    const x = g.input('x', [3]);
+    const w = g.param('w', [3], { init: { kind: 'values', values: Float64Array.of(1, 2, 3) } });
+    const loss = x.mul(w).sum();
+    const [dw] = grad(loss, [w]);
+    const exe = compile([loss], { updates: [{ param: w, value: w.sub(dw!.mul(0.5)) }] });
+    const first = exe.run({ x: [1, 1, 2] });
+    expect(first[0]![0]).toBe(9);
+    expect(Array.from(exe.getParam('w'))).toEqual([0.5, 1.5, 2]);
+    const second = exe.run({ x: [1, 1, 2] });
+    expect(second[0]![0]).toBe(6);
+  });
+});
