@@ -3,6 +3,7 @@
 // - dead-code elimination: nodes the outputs do not depend on are dropped;
 // - constant folding: an op whose inputs are all constants becomes a constant
 //   (up to MAX_FOLDED_ELEMENTS elements), evaluated by the reference semantics;
+//   an elementwise op of broadcast scalars becomes a broadcast scalar;
 // - algebraic identities: x*1, 1*x, x+0, 0+x, x-0, x/1, neg(neg x), reshape of
 //   reshape, reshape or broadcastTo to the same shape, transpose of transpose,
 //   cast to the same dtype, and stopGradient (gradients are already built).
@@ -18,6 +19,7 @@ import type { OpName } from '../src/ops/attrs.ts';
 import type { OpDef } from '../src/ops/def.ts';
 import { registry } from '../src/ops/index.ts';
 import type { Program } from './program.ts';
+import { isPointwise } from '../src/kernel/pointwise.ts';
 
 const MAX_FOLDED_ELEMENTS = 4096;
 
@@ -31,6 +33,12 @@ function uniformValue(node: Node): number | undefined {
   const values = node.attrs.value;
   const first = values[0];
   return first !== undefined && values.every((v) => Object.is(v, first)) ? first : undefined;
+}
+
+/** The value of a node that is one number broadcast everywhere: a uniform constant or a broadcast of one. */
+function scalarOf(node: Node): number | undefined {
+  if (node.is('broadcastTo')) return scalarOf(node.inputs[0]!);
+  return uniformValue(node);
 }
 
 function composePermutations(inner: readonly number[], outer: readonly number[]): number[] {
@@ -102,6 +110,13 @@ export function simplify(program: Program, options: SimplifyOptions = {}): Progr
       if (identities) result = identity(out, node, inputs);
       // broadcastTo and reshape of constants stay unfolded: folding would only copy values into a buffer.
       const movesOnly = node.op === 'broadcastTo' || (node.op === 'reshape' && node.size > 1);
+      // An elementwise op of broadcast scalars is a broadcast scalar: fold it without materialising the tensor.
+      if (result === undefined && fold && isPointwise(node.op) && inputs.length > 0 && inputs.every((i) => scalarOf(i) !== undefined)) {
+        const def = registry[node.op] as OpDef<OpName>;
+        const scalars = inputs.map((i) => ({ shape: [], dtype: i.dtype, data: Float64Array.of(scalarOf(i)!) }));
+        const value = def.evaluate(scalars, node.attrs, { shape: [], dtype: node.dtype })[0]!;
+        result = out.fill(value, node.shape, node.dtype);
+      }
       if (result === undefined && fold && !movesOnly && inputs.length > 0 && inputs.every((i) => i.is('constant')) && node.size <= MAX_FOLDED_ELEMENTS) {
         const def = registry[node.op] as OpDef<OpName>;
         const tensors = inputs.map((i) => ({ shape: i.shape, dtype: i.dtype, data: (i as Node<'constant'>).attrs.value }));
