@@ -1,8 +1,10 @@
 // conv2d, its two backprop ops and 2-D pooling on the reference interpreter:
 // values against direct loops written here, output shapes against
 // TensorFlow's formulas, gradients against central finite differences in
-// float64, and attribute errors.
+// float64, attribute errors, and the field cases stored beside the repository.
 
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { grad } from '../../passes/grad.ts';
@@ -705,3 +707,196 @@ describe('conv and pooling errors', () => {
   });
 });
 
+// Field cases: computations that some framework once got wrong, stored as
+// JSON in shared/cases beside the repository directory, with float64 values.
+
+interface TensorJson {
+  dtype: string;
+  shape: number[];
+  values: unknown;
+}
+
+interface FieldCase {
+  graph: { nodes: { id: string; op: string; inputs: string[]; attrs?: Record<string, unknown> }[]; gradients?: { of: string; wrt: string[] }[] };
+  inputs: Record<string, TensorJson>;
+  expected: Record<string, unknown>;
+  tolerance: { rtol: number; atol: number };
+}
+
+/** A value computed for an expected key: a tensor or scalar compared within tolerance, integers compared exactly, or a group of keys. */
+type Computed = Tensor | number | readonly number[] | { readonly [key: string]: Computed };
+
+const CASES_DIRECTORY = new URL('../../../shared/cases/', import.meta.url);
+
+function loadFieldCase(file: string): FieldCase {
+  const url = new URL(file, CASES_DIRECTORY);
+  if (!existsSync(url)) {
+    throw new Error(`field case ${fileURLToPath(url)} is missing; these tests read the shared/cases directory that sits beside the repository directory`);
+  }
+  return JSON.parse(readFileSync(url, 'utf8')) as FieldCase;
+}
+
+/** Flattens nested lists, reading the strings "NaN", "Infinity" and "-Infinity" as numbers. */
+function flatValues(values: unknown): number[] {
+  if (Array.isArray(values)) return values.flatMap(flatValues);
+  if (typeof values === 'string') return [Number(values)];
+  return [values as number];
+}
+
+function isTensorJson(value: unknown): value is TensorJson {
+  return typeof value === 'object' && value !== null && 'shape' in value && 'values' in value;
+}
+
+/** Declares every input of a case as a float64 graph input and returns the nodes and their feeds. */
+function caseInputs(g: Graph, fieldCase: FieldCase): { nodes: Record<string, Node>; feeds: Feeds } {
+  const nodes: Record<string, Node> = {};
+  const feeds: Feeds = {};
+  for (const [name, tensor] of Object.entries(fieldCase.inputs)) {
+    const values = Float64Array.from(flatValues(tensor.values));
+    expect(values.length, `input ${name} has ${values.length} values for shape ${JSON.stringify(tensor.shape)}`).toBe(sizeOf(tensor.shape));
+    nodes[name] = floatInput(g, name, tensor.shape);
+    feeds[name] = values;
+  }
+  return { nodes, feeds };
+}
+
+/** Reads the conv2d node's attributes, checking the layouts slope uses. */
+function caseConvOptions(fieldCase: FieldCase): { strides: Pair; dilations: Pair; padding: Padding2D } {
+  const attrs = fieldCase.graph.nodes.find((n) => n.op === 'conv2d')!.attrs!;
+  expect(attrs.data_format).toBe('NHWC');
+  expect(attrs.filter_format).toBe('HWIO');
+  return {
+    strides: attrs.strides as Pair,
+    dilations: (attrs.dilations ?? [1, 1]) as Pair,
+    padding: String(attrs.padding).toLowerCase() as 'same' | 'valid',
+  };
+}
+
+function leavesOf(computed: Computed): ArrayLike<number>[] {
+  if (typeof computed === 'number') return [[computed]];
+  if (Array.isArray(computed)) return [computed as readonly number[]];
+  if ('data' in computed && computed.data instanceof Float64Array) return [computed.data];
+  return Object.values(computed as Record<string, Computed>).flatMap(leavesOf);
+}
+
+/** Requires that no computed value of the same size matches a known wrong output. */
+function expectNoMatch(diagnostic: unknown, computed: Record<string, Computed>, tolerance: FieldCase['tolerance'], where: string): void {
+  const wrong = isTensorJson(diagnostic) ? flatValues(diagnostic.values) : flatValues(diagnostic);
+  for (const leaf of leavesOf(computed)) {
+    if (leaf.length !== wrong.length) continue;
+    expect(mismatches(leaf, wrong, tolerance.rtol, tolerance.atol).length, `a computed value matches the known wrong output ${where}`).toBeGreaterThan(0);
+  }
+}
+
+/** Checks every expected key against the computed values; an expected key with no computed value fails. */
+function checkExpected(expected: Record<string, unknown>, computed: Record<string, Computed>, tolerance: FieldCase['tolerance'], path = ''): void {
+  for (const [key, value] of Object.entries(expected)) {
+    const where = `${path}${key}`;
+    if (key.startsWith('diagnostic_')) {
+      expectNoMatch(value, computed, tolerance, where);
+      continue;
+    }
+    expect(Object.hasOwn(computed, key), `no computed value for the expected key ${where}`).toBe(true);
+    const actual = computed[key]!;
+    if (isTensorJson(value)) {
+      expect((actual as Tensor).shape, `${where} shape`).toEqual(value.shape);
+      expect(mismatches((actual as Tensor).data, flatValues(value.values), tolerance.rtol, tolerance.atol), where).toEqual([]);
+    } else if (typeof value === 'number') {
+      expect(mismatches([actual as number], [value], tolerance.rtol, tolerance.atol), where).toEqual([]);
+    } else if (Array.isArray(value)) {
+      expect(Array.from(actual as readonly number[]), where).toEqual(value);
+    } else {
+      checkExpected(value as Record<string, unknown>, actual as Record<string, Computed>, tolerance, `${where}.`);
+    }
+  }
+}
+
+describe('field cases', () => {
+  it('conv2d + bias + activation, stride 2 same', () => {
+    const fieldCase = loadFieldCase('c15.json');
+    const { tolerance } = fieldCase;
+    const g = graph();
+    const { nodes, feeds } = caseInputs(g, fieldCase);
+    const { x, w, bias, prelu_alpha: alpha } = nodes as Record<string, Node>;
+    const options = caseConvOptions(fieldCase);
+    const activations: Record<string, (v: Node) => Node> = {
+      linear: (v) => v,
+      relu: (v) => g.relu(v),
+      prelu: (v) => g.prelu(v, alpha!),
+      leaky_relu_0p2: (v) => g.leakyRelu(v, 0.2),
+    };
+
+    // The chain as separate nodes, and as the conv2d builder's bias and activation options.
+    const pre = g.conv2d(x!, w!, options);
+    const names = Object.keys(activations);
+    const chained = names.map((name) => activations[name]!(g.add(pre, bias!)));
+    const built = names.map((name) => g.conv2d(x!, w!, { ...options, bias: bias!, activation: activations[name]! }));
+    const values = evaluate([...chained, ...built], feeds);
+    const [height, width] = [x!.shape[1]!, x!.shape[2]!];
+    const geometry = window2D(height, width, [w!.shape[0]!, w!.shape[1]!], options.strides, options.dilations, options.padding);
+    const computed: Record<string, Computed> = {
+      output_shape: pre.shape,
+      pads_top_bottom_left_right: [geometry.padTop, geometry.padBottom, geometry.padLeft, geometry.padRight],
+    };
+    names.forEach((name, i) => (computed[`y_${name}`] = values[i]!));
+    checkExpected(fieldCase.expected, computed, tolerance);
+
+    const activationKeys = Object.fromEntries(Object.entries(fieldCase.expected).filter(([key]) => key.startsWith('y_')));
+    expect(Object.keys(activationKeys)).toHaveLength(names.length);
+    const builtComputed = Object.fromEntries(names.map((name, i) => [`y_${name}`, values[names.length + i]!]));
+    checkExpected(activationKeys, builtComputed, tolerance);
+
+    // The expected values reject the faults the case describes: the odd
+    // padding row and column placed before the input, or the bias added along
+    // the width axis (which has the channel count here).
+    const expectedLinear = flatValues((fieldCase.expected.y_linear as TensorJson).values);
+    const paddedBefore = g.add(g.conv2d(x!, w!, { ...options, padding: [[1, 0], [1, 0]] }), bias!);
+    const biasOnWidth = g.add(pre, g.reshape(bias!, [1, 1, bias!.size, 1]));
+    for (const wrong of evaluate([paddedBefore, biasOnWidth], feeds)) {
+      expect(wrong.shape).toEqual(pre.shape);
+      expect(mismatches(wrong.data, expectedLinear, tolerance.rtol, tolerance.atol).length).toBeGreaterThan(0);
+    }
+  });
+
+  it('gradients of conv2d + bias + prelu', () => {
+    const fieldCase = loadFieldCase('c18.json');
+    const { tolerance } = fieldCase;
+    const net = graph();
+    const { nodes, feeds } = caseInputs(net, fieldCase);
+    const { x, w, bias, prelu_alpha: alpha, g: cotangent } = nodes as Record<string, Node>;
+    expect(fieldCase.graph.gradients?.map((gradient) => gradient.wrt)).toEqual([
+      ['x', 'w', 'bias', 'prelu_alpha'],
+      ['x', 'w', 'bias'],
+    ]);
+
+    const preActivation = net.add(net.conv2d(x!, w!, caseConvOptions(fieldCase)), bias!);
+    const y = net.prelu(preActivation, alpha!);
+    const loss = net.sum(net.mul(y, cotangent!));
+    const preluGrads = grad(loss, [x!, w!, bias!, alpha!]);
+    const leakyLoss = net.sum(net.mul(net.leakyRelu(preActivation, 0.2), cotangent!));
+    const leakyGrads = grad(leakyLoss, [x!, w!, bias!]);
+    const values = evaluate([y, loss, ...preluGrads, ...leakyGrads], feeds);
+    const [yValue, lossValue, gx, gw, gBias, gAlpha, lx, lw, lBias] = values as Tensor[];
+    checkExpected(
+      fieldCase.expected,
+      {
+        y_prelu: yValue!,
+        loss_prelu: lossValue!.data[0]!,
+        grad_x: gx!,
+        grad_w: gw!,
+        grad_bias: gBias!,
+        grad_alpha: gAlpha!,
+        leaky_0p2: { grad_x: lx!, grad_w: lw!, grad_bias: lBias! },
+      },
+      tolerance,
+    );
+
+    // The expected values reject the faults the case describes: no alpha
+    // gradient, or an alpha gradient read from the activation's output
+    // (alpha * pre) in place of the pre-activation.
+    const expectedAlpha = flatValues((fieldCase.expected.grad_alpha as TensorJson).values);
+    const fromOutput = net.sum(net.where(net.greater(preActivation, 0), 0, net.mul(y, cotangent!)), [0, 1, 2]);
+    expect(mismatches(run(fromOutput, feeds).data, expectedAlpha, tolerance.rtol, tolerance.atol).length).toBeGreaterThan(0);
+    expect(mismatches(new Float64Array(expectedAlpha.length), expectedAlpha, tolerance.rtol, tolerance.atol).length).toBeGreaterThan(0);
+  });
+});
