@@ -1,6 +1,7 @@
 // simplify: rebuilds a program's graph with only what its outputs need.
 //
-// - dead-code elimination: nodes the outputs do not depend on are dropped;
+// - dead-code elimination: nodes the outputs do not depend on are dropped,
+//   except inputs and params, which keep their names for feeds and updates;
 // - constant folding: an op whose inputs are all constants becomes a constant
 //   (up to MAX_FOLDED_ELEMENTS elements), evaluated by the reference semantics;
 //   an elementwise op of broadcast scalars becomes a broadcast scalar;
@@ -100,7 +101,10 @@ export function simplify(program: Program, options: SimplifyOptions = {}): Progr
   const mapped = new Map<number, Node>();
   const seen = new Map<string, Node>();
 
-  for (const node of ancestors(program.outputs)) {
+  // Every input and param is kept, needed or not, so feeds and params keep their names.
+  const needed = new Set(ancestors(program.outputs).map((n) => n.id));
+  const kept = program.graph.nodes.filter((n) => needed.has(n.id) || n.op === 'input' || n.op === 'param');
+  for (const node of kept) {
     const inputs = node.inputs.map((i) => mapped.get(i.id)!);
     let result: Node | undefined;
 
@@ -137,5 +141,9 @@ export function simplify(program: Program, options: SimplifyOptions = {}): Progr
     }
     mapped.set(node.id, result);
   }
-  return { graph: out, outputs: program.outputs.map((o) => mapped.get(o.id)!) };
+  const simplified = { graph: out, outputs: program.outputs.map((o) => mapped.get(o.id)!) };
+  // Rewrites can orphan nodes built before them (a folded constant's old inputs); copy once more without them.
+  const live = new Set(ancestors(simplified.outputs).map((n) => n.id));
+  const orphans = out.nodes.some((n) => !live.has(n.id) && n.op !== 'input' && n.op !== 'param');
+  return !orphans ? simplified : simplify(simplified, { fold: false, identities: false, cse: false });
 }
