@@ -101,7 +101,7 @@ export const reduceOps: { [K in 'sum' | 'mean' | 'max' | 'min' | 'argmax']: OpDe
   }),
 
   // d max(x): dy to the maximal elements, split evenly between ties. NaN propagates.
-  max: reduction<'max'>(-Infinity, (a, x) => (Number.isNaN(a) || x > a || Number.isNaN(x) ? x : a), (a) => a, extremumGrad),
+  max: reduction<'max'>(-Infinity, Math.max, (a) => a, extremumGrad),
 
   // d min(x): dy to the minimal elements, split evenly between ties. NaN propagates.
   min: reduction<'min'>(Infinity, (a, x) => (Number.isNaN(a) || x < a || Number.isNaN(x) ? (Number.isNaN(a) ? a : x) : a), (a) => a, extremumGrad),
