@@ -1,5 +1,6 @@
 // Reductions over any set of axes, with keepDims, and argmax.
 
+import type { DType } from '../graph/dtype.ts';
 import type { Node } from '../graph/node.ts';
 import type { Graph } from '../graph/graph.ts';
 import type { Shape } from '../graph/shape.ts';
@@ -50,13 +51,14 @@ function reduction<K extends 'sum' | 'mean' | 'max' | 'min'>(
   combine: (acc: number, x: number) => number,
   finish: (acc: number, count: number) => number,
   grad: OpDef<K>['grad'],
+  dtypes: readonly DType[] = ['float32', 'float64', 'int32'],
 ): OpDef<K> {
   return {
     arity: 1,
     attrs: reduceAttrs as OpDef<K>['attrs'],
     infer: (inputs, attrs, site) => {
       const x = inputs[0]!;
-      requireDType(site, x, ['float32', 'float64', 'int32']);
+      requireDType(site, x, dtypes);
       return { shape: reducedShape(x.shape, attrs.axes, attrs.keepDims), dtype: x.dtype };
     },
     evaluate: (inputs, attrs, out) => {
@@ -95,10 +97,11 @@ export const reduceOps: { [K in 'sum' | 'mean' | 'max' | 'min' | 'argmax']: OpDe
   sum: reduction<'sum'>(0, (a, x) => a + x, (a) => a, ({ graph, inputs, attrs, dy }) => [expandReduced(graph, dy, inputs[0]!.shape, attrs.axes)]),
 
   // d mean(x) = dy / n broadcast over the reduced axes, n the number of reduced elements.
+  // Float inputs only: the mean of integers is generally not an integer.
   mean: reduction<'mean'>(0, (a, x) => a + x, (a, n) => a / n, ({ graph, inputs, node, attrs, dy }) => {
     const n = inputs[0]!.size / Math.max(node.size, 1);
     return [graph.div(expandReduced(graph, dy, inputs[0]!.shape, attrs.axes), n)];
-  }),
+  }, ['float32', 'float64']),
 
   // d max(x): dy to the maximal elements, split evenly between ties. NaN propagates.
   max: reduction<'max'>(-Infinity, Math.max, (a) => a, extremumGrad),
