@@ -272,9 +272,10 @@ export const elementwiseOps: { [K in ElementwiseName]: OpDef<K> } = {
   },
 
   // prelu(x, alpha) = x > 0 ? x : alpha x, with alpha a learnable tensor
-  // broadcast against x (shape [C] gives one slope per channel).
+  // broadcast against x (shape [C] gives one slope per channel). Forward
+  // values match leakyRelu's, so a channel with alpha 0 gives relu's +0 at -Infinity.
   // d/dx = 1 for x > 0, alpha otherwise; d/dalpha = 0 for x > 0, x otherwise.
-  prelu: binary((x, alpha) => (x > 0 ? x : alpha * x), ({ graph, inputs, dy }) => {
+  prelu: binary(leakyReluValue, ({ graph, inputs, dy }) => {
     const [x, alpha] = inputs as [typeof dy, typeof dy];
     const positive = graph.greater(x, 0);
     return [graph.where(positive, dy, graph.mul(dy, alpha)), graph.where(positive, graph.zerosLike(dy), graph.mul(dy, x))];
