@@ -46,8 +46,18 @@ function reduceAttrs(raw: Partial<ReduceAttrs>, site: OpSite, inputs: readonly T
   return { axes: axes.sort((a, b) => a - b), keepDims };
 }
 
+/** The identity of a max reduction, which an empty reduction returns: the lowest value of the dtype. */
+function lowest(dtype: DType): number {
+  return dtype === 'int32' ? -2147483648 : -Infinity;
+}
+
+/** The identity of a min reduction: the highest value of the dtype. */
+function highest(dtype: DType): number {
+  return dtype === 'int32' ? 2147483647 : Infinity;
+}
+
 function reduction<K extends 'sum' | 'mean' | 'max' | 'min'>(
-  initial: number,
+  initial: (dtype: DType) => number,
   combine: (acc: number, x: number) => number,
   finish: (acc: number, count: number) => number,
   grad: OpDef<K>['grad'],
@@ -63,7 +73,7 @@ function reduction<K extends 'sum' | 'mean' | 'max' | 'min'>(
     },
     evaluate: (inputs, attrs, out) => {
       const x = inputs[0]!;
-      const acc = new Float64Array(sizeOf(out.shape)).fill(initial);
+      const acc = new Float64Array(sizeOf(out.shape)).fill(initial(out.dtype));
       const toOut = reductionIndexer(x.shape, attrs.axes);
       for (let i = 0; i < x.data.length; i++) {
         const o = toOut(i);
@@ -94,20 +104,22 @@ function extremumGrad(c: { graph: Graph; inputs: readonly Node[]; node: Node; at
 
 export const reduceOps: { [K in 'sum' | 'mean' | 'max' | 'min' | 'argmax']: OpDef<K> } = {
   // d sum(x) = dy broadcast over the reduced axes.
-  sum: reduction<'sum'>(0, (a, x) => a + x, (a) => a, ({ graph, inputs, attrs, dy }) => [expandReduced(graph, dy, inputs[0]!.shape, attrs.axes)]),
+  sum: reduction<'sum'>(() => 0, (a, x) => a + x, (a) => a, ({ graph, inputs, attrs, dy }) => [expandReduced(graph, dy, inputs[0]!.shape, attrs.axes)]),
 
   // d mean(x) = dy / n broadcast over the reduced axes, n the number of reduced elements.
   // Float inputs only: the mean of integers is generally not an integer.
-  mean: reduction<'mean'>(0, (a, x) => a + x, (a, n) => a / n, ({ graph, inputs, node, attrs, dy }) => {
+  mean: reduction<'mean'>(() => 0, (a, x) => a + x, (a, n) => a / n, ({ graph, inputs, node, attrs, dy }) => {
     const n = inputs[0]!.size / Math.max(node.size, 1);
     return [graph.div(expandReduced(graph, dy, inputs[0]!.shape, attrs.axes), n)];
   }, ['float32', 'float64']),
 
   // d max(x): dy to the maximal elements, split evenly between ties. NaN propagates.
-  max: reduction<'max'>(-Infinity, Math.max, (a) => a, extremumGrad),
+  // An empty reduction gives the dtype's lowest value (-Infinity, or -2^31 for int32).
+  max: reduction<'max'>(lowest, Math.max, (a) => a, extremumGrad),
 
   // d min(x): dy to the minimal elements, split evenly between ties. NaN propagates.
-  min: reduction<'min'>(Infinity, (a, x) => (Number.isNaN(a) || x < a || Number.isNaN(x) ? (Number.isNaN(a) ? a : x) : a), (a) => a, extremumGrad),
+  // An empty reduction gives the dtype's highest value (Infinity, or 2^31 - 1 for int32).
+  min: reduction<'min'>(highest, (a, x) => (Number.isNaN(a) || x < a || Number.isNaN(x) ? (Number.isNaN(a) ? a : x) : a), (a) => a, extremumGrad),
 
   argmax: {
     arity: 1,
