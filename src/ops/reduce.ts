@@ -46,12 +46,12 @@ function reduceAttrs(raw: Partial<ReduceAttrs>, site: OpSite, inputs: readonly T
   return { axes: axes.sort((a, b) => a - b), keepDims };
 }
 
-/** The identity of a max reduction, which an empty reduction returns: the lowest value of the dtype. */
+/** Returns the identity of a max reduction, which an empty max returns: the dtype's lowest value. */
 function lowest(dtype: DType): number {
   return dtype === 'int32' ? -2147483648 : -Infinity;
 }
 
-/** The identity of a min reduction: the highest value of the dtype. */
+/** Returns the identity of a min reduction: the dtype's highest value. */
 function highest(dtype: DType): number {
   return dtype === 'int32' ? 2147483647 : Infinity;
 }
