@@ -43,9 +43,11 @@ export function paramValue(node: Node<'param'>, override?: ArrayLike<number>): F
 export function evaluate(outputs: readonly Node[], feeds: Feeds = {}, options: EvaluateOptions = {}): Tensor[] {
   if (outputs.length === 0) return [];
   const graph = outputs[0]!.graph;
-  for (const o of outputs) {
-    if (o.graph !== graph) throw new GraphError(`Error in evaluate: output ${o.label} belongs to another graph than output ${outputs[0]!.label}; evaluate the outputs of each graph separately`);
-  }
+  outputs.forEach((o, i) => {
+    if (o.graph !== graph) {
+      throw new GraphError(`Error in evaluate: outputs[${i}] ${o.label} belongs to another graph than outputs[0] ${outputs[0]!.label}; evaluate the outputs of each graph separately`);
+    }
+  });
 
   const order = ancestors(outputs);
   const needed = order.filter((n) => n.op === 'input');
