@@ -4,12 +4,12 @@ import type { DType } from '../graph/dtype.ts';
 import type { Node } from '../graph/node.ts';
 import type { Graph } from '../graph/graph.ts';
 import type { Shape } from '../graph/shape.ts';
-import { sizeOf, stridesOf } from '../graph/shape.ts';
+import { formatShape, sizeOf, stridesOf } from '../graph/shape.ts';
 import type { Tensor } from '../interp/tensor.ts';
 import type { ReduceAttrs } from './attrs.ts';
 import type { OpDef, OpSite, TypeInfo } from './def.ts';
 import { axis, boolean, integerList, requireDType, requireFloat } from './check.ts';
-import { AttributeError } from '../errors.ts';
+import { AttributeError, ShapeError } from '../errors.ts';
 
 /** The shape of a reduction's output. */
 export function reducedShape(shape: Shape, axes: readonly number[], keepDims: boolean): number[] {
@@ -127,6 +127,9 @@ export const reduceOps: { [K in 'sum' | 'mean' | 'max' | 'min' | 'argmax']: OpDe
     infer: (inputs, attrs, site) => {
       const x = inputs[0]!;
       requireFloat(site, x);
+      if (x.shape[attrs.axis] === 0) {
+        throw site.error(ShapeError, `axis ${attrs.axis} of ${formatShape(x.shape)} is empty, so it has no index of a maximum`);
+      }
       return { shape: x.shape.filter((_, i) => i !== attrs.axis), dtype: 'int32' };
     },
     evaluate: (inputs, { axis: a }, out) => argmaxValues(inputs[0]!, a, out),
