@@ -129,6 +129,13 @@ describe('ShapeError', () => {
     expect(error.message).toBe('Error in concat (%2): shapes [2,3], [3,3] differ outside axis 1');
   });
 
+  test('argmax along an empty axis', () => {
+    const g = graph();
+    const error = thrown(() => g.input('x', [2, 0]).argmax());
+    expect(error).toBeInstanceOf(ShapeError);
+    expect(error.message).toBe('Error in argmax (%1): axis 1 of [2,0] is empty, so it has no index of a maximum');
+  });
+
   test('softmaxCrossEntropy one-hot labels of the wrong shape', () => {
     const g = graph();
     const error = thrown(() => g.softmaxCrossEntropy(g.input('z', [2, 3]), g.input('l', [2, 4])));
