@@ -304,7 +304,7 @@ export const elementwiseOps: { [K in ElementwiseName]: OpDef<K> } = {
 function castFunction(dtype: DType): Unary {
   switch (dtype) {
     case 'int32':
-      return (x) => (Math.abs(x) < 2147483648 ? Math.trunc(x) : 0);
+      return (x) => (Math.abs(x) < 2147483648 ? Math.trunc(x) | 0 : 0);
     case 'bool':
       return (x) => (x !== 0 ? 1 : 0);
     case 'float32':
