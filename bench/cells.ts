@@ -26,7 +26,11 @@ export interface CellInfo {
 }
 
 export interface Cell extends CellInfo {
-  /** Runs the warm-up and timed runs; returns the timed runs' milliseconds. */
+  /**
+   * Runs the rest of the warm-up and the timed runs; returns the timed
+   * runs' milliseconds. The first run, made when the cell opened, counts as
+   * the first warm-up run.
+   */
   time(protocol: Protocol): Promise<number[]>;
   close(): Promise<void>;
 }
@@ -45,7 +49,7 @@ export async function openLocalCell(system: System, id: WorkloadId, inputs: Inpu
       skipCheck: prepared.skipCheck ?? null,
       bytesPerRun: prepared.bytesPerRun ?? null,
       memory: prepared.memory?.() ?? null,
-      time: (protocol) => timeRuns(prepared, protocol),
+      time: (protocol) => timeRuns(prepared, protocol, 1),
       close: async () => {
         await prepared.dispose?.();
       },

@@ -10,12 +10,14 @@ export interface Protocol {
 }
 
 /**
- * Runs `prepared` `warmup` times untimed, then `runs` times, and returns each
+ * Completes the warm-up, then runs `prepared` `runs` times and returns each
  * timed run's wall time in milliseconds. A run ends when its outputs are
  * host arrays, because `Prepared.run` returns them only then.
+ * `runsAlready` untimed runs (the first run, whose outputs were checked)
+ * count toward `warmup`.
  */
-export async function timeRuns(prepared: Prepared, protocol: Protocol): Promise<number[]> {
-  for (let i = 0; i < protocol.warmup; i++) await prepared.run();
+export async function timeRuns(prepared: Prepared, protocol: Protocol, runsAlready = 0): Promise<number[]> {
+  for (let i = runsAlready; i < protocol.warmup; i++) await prepared.run();
   const times: number[] = [];
   for (let i = 0; i < protocol.runs; i++) {
     const start = performance.now();
