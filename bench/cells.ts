@@ -95,7 +95,7 @@ class ChildConnection {
       pending?.resolve(reply);
     });
     this.child.on('exit', (code, signal) => {
-      this.exitError = new Error(`child process exited (code ${code}, signal ${signal})`);
+      this.exitError = new Error(`child process exited before replying (code ${code}, signal ${signal}); its stderr above shows why`);
       const pending = this.pending;
       this.pending = undefined;
       pending?.reject(this.exitError);
