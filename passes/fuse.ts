@@ -167,7 +167,7 @@ export function fuse(outputs: readonly Node[], options: FuseOptions = {}): Fusio
   return { groups, inline, aliases, stored, nodes, outputs };
 }
 
-/** The latest group that `node` may join, or undefined. */
+/** Returns the latest group that `node` may join, or undefined. */
 function joinableGroup(node: Node, groupOf: Map<number, FusionGroup>, inline: ReadonlySet<number>): FusionGroup | undefined {
   const inputGroups = node.inputs.map((i) => groupOf.get(i.id));
   const candidates = [...new Set(inputGroups.filter((g): g is FusionGroup => g !== undefined))].sort((a, b) => b.index - a.index);

@@ -60,7 +60,7 @@ function timed<T>(run: () => T): { value: T; ms: number } {
   return { value, ms: performance.now() - start };
 }
 
-/** The buffers of a lowered program: sources and stored nodes, persistent or not. */
+/** Lists the buffers of a lowered program: sources and stored nodes, persistent or not. */
 export function buffersOf(plan: FusionPlan): BufferInfo[] {
   const outputs = new Set(plan.outputs.map((o) => (plan.aliases.get(o.id) ?? o).id));
   const buffers: BufferInfo[] = [];

@@ -57,12 +57,12 @@ class KernelBuilder {
     return this.params.length - 1;
   }
 
-  /** The buffer holding a node's value, following reshape aliases. */
+  /** Returns the node whose buffer holds a node's value, following reshape aliases. */
   bufferOf(node: Node): Node {
     return this.plan.aliases.get(node.id) ?? node;
   }
 
-  /** The value of `node` at a point of its shape, seen from this kernel. */
+  /** Returns the value of `node` at a point of its shape, as this kernel reads it. */
   value(node: Node, point: Point): Expr {
     const t = scalarType(node.dtype);
     if (node.is('constant') && node.size === 1) return num(node.attrs.value[0]!, t);
@@ -75,7 +75,7 @@ class KernelBuilder {
     return { k: 'load', t, buf: this.param(buffer, 'read'), index: point.flat() };
   }
 
-  /** The elementwise expression of a node from its inputs' values at the point. */
+  /** Builds the elementwise expression of a node from its inputs' values at the point. */
   expression(node: Node, point: Point): Expr {
     if (node.is('broadcastTo')) return this.value(node.inputs[0]!, point.broadcastTo(node.inputs[0]!.shape));
     const args = node.inputs.map((input) => this.value(input, point.broadcastTo(input.shape)));
