@@ -269,9 +269,11 @@ export const elementwiseOps: { [K in ElementwiseName]: OpDef<K> } = {
   // prelu(x, alpha) = x > 0 ? x : alpha x, with alpha a learnable tensor
   // broadcast against x (shape [C] gives one slope per channel).
   // d/dx = 1 for x > 0, alpha otherwise; d/dalpha = 0 for x > 0, x otherwise.
+  // The mask reads a stopGradient copy of x, so a second derivative treats it
+  // as a constant.
   prelu: binary((x, alpha) => (x > 0 ? x : alpha * x), ({ graph, inputs, dy }) => {
     const [x, alpha] = inputs as [typeof dy, typeof dy];
-    const positive = graph.greater(x, 0);
+    const positive = graph.greater(graph.stopGradient(x), 0);
     return [graph.where(positive, dy, graph.mul(dy, alpha)), graph.where(positive, graph.zerosLike(dy), graph.mul(dy, x))];
   }, 'same', true),
 
@@ -309,7 +311,10 @@ function castFunction(dtype: DType): Unary {
 
 /** Gradients of maximum (`wins` = greater) or minimum (`wins` = less): 1 to the winner, 1/2 each on a tie. */
 function tieSplit(graph: import('../graph/graph.ts').Graph, inputs: readonly import('../graph/node.ts').Node[], dy: import('../graph/node.ts').Node, wins: 'greater' | 'less') {
-  const [a, b] = inputs as [typeof dy, typeof dy];
+  // The masks compare stopGradient copies, so a second derivative sees them
+  // as the constants they are almost everywhere instead of raising
+  // GradientError at the comparison.
+  const [a, b] = inputs.map((input) => graph.stopGradient(input)) as [typeof dy, typeof dy];
   const dtype = dy.dtype;
   const tie = graph.mul(graph.cast(graph.equal(a, b), dtype), 0.5);
   const aWins = graph.cast(wins === 'greater' ? graph.greater(a, b) : graph.less(a, b), dtype);
