@@ -54,12 +54,28 @@ export interface ValueOptions {
   margin?: number;
 }
 
-/** Draws one float64 value in [min, max], never NaN, at least `margin` away from each avoided point. */
+/**
+ * Draws a float64 value uniform on [min, max] as a real interval, on a grid
+ * of 2^32 steps. fc.double spreads its draws over the representable
+ * doubles instead, and most of those have tiny magnitudes.
+ */
+export function uniformDoubleArb(min: number, max: number): fc.Arbitrary<number> {
+  const steps = 2 ** 32;
+  return fc.integer({ min: 0, max: steps }).map((k) => Math.min(max, min + ((max - min) * k) / steps));
+}
+
+/**
+ * Draws one float64 value in [min, max], never NaN, at least `margin` away
+ * from each avoided point. Most draws are uniform on the interval, and the
+ * rest come from fc.double for tiny magnitudes and the interval's ends.
+ */
 export function valueArb(options: ValueOptions = {}): fc.Arbitrary<number> {
+  const min = options.min ?? -3;
+  const max = options.max ?? 3;
   const avoid = options.avoid ?? [];
   const margin = options.margin ?? 1e-3;
   return fc
-    .double({ min: options.min ?? -3, max: options.max ?? 3, noNaN: true })
+    .oneof({ arbitrary: uniformDoubleArb(min, max), weight: 3 }, { arbitrary: fc.double({ min, max, noNaN: true }), weight: 1 })
     .filter((x) => avoid.every((point) => Math.abs(x - point) >= margin));
 }
 
