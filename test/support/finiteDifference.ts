@@ -44,6 +44,23 @@ export function centralDifference(f: (point: Float64Array) => number, point: Flo
   return derivative;
 }
 
+/**
+ * Computes the derivative of a vector function along `direction` by one
+ * central difference: (f(x + h v) - f(x - h v)) / 2h, with h = step.
+ */
+export function directionalDifference(
+  f: (point: Float64Array) => Float64Array,
+  point: Float64Array,
+  direction: Float64Array,
+  step = DEFAULT_STEP,
+): Float64Array {
+  const above = point.map((x, i) => x + step * direction[i]!);
+  const below = point.map((x, i) => x - step * direction[i]!);
+  const fAbove = f(above);
+  const fBelow = f(below);
+  return fAbove.map((y, i) => (y - fBelow[i]!) / (2 * step));
+}
+
 /** Returns a function that evaluates a one-element node in the reference interpreter. */
 export function interpreterScalar(output: Node): (feeds: Feeds) => number {
   if (output.size !== 1) throw new Error(`expected a scalar output, got ${output.toString()}`);
