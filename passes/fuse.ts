@@ -168,9 +168,24 @@ export function fuse(outputs: readonly Node[], options: FuseOptions = {}): Fusio
 }
 
 /**
- * Returns the latest group that `node` may join, or undefined. An input read through
- * a reshape alias counts as computed by its source's group, which must come
- * strictly before the joined group: inside it, the element read would not
+ * Returns the index of the last group that computes part of a node's value:
+ * its own group, its source's through a reshape alias, or for an inlined node
+ * the latest among its inputs. Sources give -1.
+ */
+function producerIndex(node: Node, groupOf: Map<number, FusionGroup>, inline: ReadonlySet<number>, aliases: ReadonlyMap<number, Node>): number {
+  const group = groupOf.get(node.id);
+  if (group !== undefined) return group.index;
+  const source = aliases.get(node.id);
+  if (source !== undefined) return producerIndex(source, groupOf, inline, aliases);
+  if (inline.has(node.id)) return Math.max(-1, ...node.inputs.map((i) => producerIndex(i, groupOf, inline, aliases)));
+  return -1;
+}
+
+/**
+ * Returns the latest group that `node` may join, or undefined. Every input
+ * that the group does not compute itself must be complete before the group
+ * runs: computed by an earlier group, directly, through a reshape alias or
+ * inside an inlined expression. Inside the group such an element would not
  * be computed yet.
  */
 function joinableGroup(node: Node, groupOf: Map<number, FusionGroup>, inline: ReadonlySet<number>, aliases: ReadonlyMap<number, Node>): FusionGroup | undefined {
@@ -178,14 +193,7 @@ function joinableGroup(node: Node, groupOf: Map<number, FusionGroup>, inline: Re
   const candidates = [...new Set(inputGroups.filter((g): g is FusionGroup => g !== undefined))].sort((a, b) => b.index - a.index);
   for (const group of candidates) {
     if (!shapesEqual(group.shape, node.shape)) continue;
-    const ordered = node.inputs.every((input, i) => {
-      const g = inputGroups[i];
-      if (g === group) return true;
-      const source = aliases.get(input.id);
-      const producer = g ?? (source === undefined ? undefined : groupOf.get(source.id));
-      if (producer === undefined) return true;
-      return producer.index < group.index && !inline.has(input.id);
-    });
+    const ordered = node.inputs.every((input, i) => inputGroups[i] === group || producerIndex(input, groupOf, inline, aliases) < group.index);
     if (ordered) return group;
   }
   return undefined;

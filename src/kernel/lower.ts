@@ -65,14 +65,14 @@ class KernelBuilder {
   /** Returns the value of `node` at a point of its shape, as this kernel reads it. */
   value(node: Node, point: Point): Expr {
     const t = scalarType(node.dtype);
-    if (node.is('constant') && node.size === 1) return num(node.attrs.value[0]!, t);
+    const source = this.bufferOf(node);
+    if (source.is('constant') && source.size === 1) return num(source.attrs.value[0]!, t);
     if (this.group.nodes.includes(node)) {
       if (!shapesEqual(point.shape, this.group.shape)) throw new InternalError(`${node.label} is read at a point of another shape inside its own kernel`);
       return fvar(`v${node.id}`, t);
     }
     if (this.plan.inline.has(node.id)) return this.expression(node, point);
-    const buffer = this.bufferOf(node);
-    return { k: 'load', t, buf: this.param(buffer, 'read'), index: point.flat() };
+    return { k: 'load', t, buf: this.param(source, 'read'), index: point.flat() };
   }
 
   /** Builds the elementwise expression of a node from its inputs' values at the point. */

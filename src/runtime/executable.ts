@@ -9,9 +9,9 @@ import { initialize } from '../graph/init.ts';
 import type { Graph } from '../graph/graph.ts';
 import type { Node } from '../graph/node.ts';
 import { formatShape } from '../graph/shape.ts';
-import type { Kernel, ScalarType } from '../kernel/ir.ts';
+import type { Kernel } from '../kernel/ir.ts';
 import type { PassRecord, PipelineOptions, PipelineResult } from '../../passes/manager.ts';
-import { runPipeline } from '../../passes/manager.ts';
+import { runPipeline, SCRATCH_DTYPES } from '../../passes/manager.ts';
 import type { MemoryPlan } from '../../passes/plan-memory.ts';
 import { compileKernel, printKernel } from '../backend/js/codegen.ts';
 import type { CompiledKernel } from '../backend/js/codegen.ts';
@@ -53,8 +53,6 @@ export interface KernelInfo {
 
 export class BackendError extends SlopeError {}
 
-/** The dtype of a scratch buffer's view, by its scalar type. */
-const SCRATCH_DTYPES: Record<ScalarType, DType> = { f32: 'float32', f64: 'float64', i32: 'int32' };
 
 function arrayFor(dtype: DType, buffer: ArrayBuffer, byteOffset: number, length: number): OutputArray {
   switch (dtype) {

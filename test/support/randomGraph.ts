@@ -223,7 +223,7 @@ export function dagSpecArb(options: DagOptions = {}): fc.Arbitrary<DagSpec> {
 
 export interface BuiltDag {
   graph: Graph;
-  /** The float64 input nodes, named x0, x1, ... in spec order. */
+  /** The input nodes, named x0, x1, ... in spec order. */
   inputs: Node<'input'>[];
   /** The inputs' values by name. */
   feeds: Record<string, Float64Array>;
@@ -252,17 +252,17 @@ function buildStep(graph: Graph, step: DagStep, nodes: readonly Node[]): Node {
   }
 }
 
-/** Builds a DagSpec in a fresh Graph, in float64. */
-export function buildDag(spec: DagSpec): BuiltDag {
+/** Builds a DagSpec in a fresh Graph, in float64 unless another float dtype is given. */
+export function buildDag(spec: DagSpec, dtype: 'float32' | 'float64' = 'float64'): BuiltDag {
   const graph = new Graph();
-  const inputs = spec.inputs.map((input, k) => graph.input(`x${k}`, input.shape, 'float64'));
+  const inputs = spec.inputs.map((input, k) => graph.input(`x${k}`, input.shape, dtype));
   const feeds = Object.fromEntries(spec.inputs.map((input, k) => [`x${k}`, Float64Array.from(input.values)]));
   const nodes: Node[] = [...inputs];
   for (const step of spec.steps) nodes.push(buildStep(graph, step, nodes));
 
   const terms = spec.leaves.map(({ node, weights }) => {
     const leaf = nodes[node]!;
-    return graph.sum(graph.mul(leaf, graph.constant(weights, leaf.shape, 'float64')));
+    return graph.sum(graph.mul(leaf, graph.constant(weights, leaf.shape, dtype)));
   });
   const output = terms.reduce((total, term) => graph.add(total, term));
   return { graph, inputs, feeds, nodes, output };
