@@ -134,7 +134,7 @@ export function fuse(outputs: readonly Node[], options: FuseOptions = {}): Fusio
       continue;
     }
     let target: FusionGroup | undefined;
-    if (enabled && isElementwise(node)) target = joinableGroup(node, groupOf, inline);
+    if (enabled && isElementwise(node)) target = joinableGroup(node, groupOf, inline, aliases);
     if (target === undefined) {
       target = { index: groups.length, nodes: [], shape: node.shape, ...(isElementwise(node) ? {} : { anchor: node }) };
       groups.push(target);
@@ -160,16 +160,24 @@ export function fuse(outputs: readonly Node[], options: FuseOptions = {}): Fusio
   return { groups, inline, aliases, stored, nodes, outputs };
 }
 
-/** The latest group that `node` may join, or undefined. */
-function joinableGroup(node: Node, groupOf: Map<number, FusionGroup>, inline: ReadonlySet<number>): FusionGroup | undefined {
+/**
+ * The latest group that `node` may join, or undefined. An input read through
+ * a reshape alias counts as computed by its source's group, which must come
+ * strictly before the joined group: inside it, the element read would not
+ * be computed yet.
+ */
+function joinableGroup(node: Node, groupOf: Map<number, FusionGroup>, inline: ReadonlySet<number>, aliases: ReadonlyMap<number, Node>): FusionGroup | undefined {
   const inputGroups = node.inputs.map((i) => groupOf.get(i.id));
   const candidates = [...new Set(inputGroups.filter((g): g is FusionGroup => g !== undefined))].sort((a, b) => b.index - a.index);
   for (const group of candidates) {
     if (!shapesEqual(group.shape, node.shape)) continue;
     const ordered = node.inputs.every((input, i) => {
       const g = inputGroups[i];
-      if (g === undefined || g === group) return true;
-      return g.index < group.index && !inline.has(input.id);
+      if (g === group) return true;
+      const source = aliases.get(input.id);
+      const producer = g ?? (source === undefined ? undefined : groupOf.get(source.id));
+      if (producer === undefined) return true;
+      return producer.index < group.index && !inline.has(input.id);
     });
     if (ordered) return group;
   }

@@ -40,6 +40,17 @@ describe('kernel counts', () => {
     expectClose(exe.run(feeds)[0]!, evaluate([y], feeds)[0]!.data);
   });
 
+  it('runs a reshaped reduction before the kernel reading it', () => {
+    const g = graph();
+    const x = g.input('x', [1, 2]);
+    const negated = x.neg();
+    const total = x.sum(1).reshape([1, 1]);
+    const y = total.add(negated);
+    const exe = compile(y);
+    const feeds = { x: [-1.375, -3] };
+    expectClose(exe.run(feeds)[0]!, evaluate([y], feeds)[0]!.data);
+  });
+
   it('counts one kernel per op without fusion', () => {
     const g = graph();
     const [x, a] = ['x', 'a'].map((n) => g.input(n, [8]));
