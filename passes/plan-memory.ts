@@ -118,7 +118,9 @@ export function planMemory(kernels: readonly Kernel[], buffers: readonly BufferI
       const b = info.get(p.buffer);
       if (p.access === 'read' || b === undefined || b.persistent || placements.has(b.id)) continue;
       const length = align(b.size * BYTES[b.t]);
-      const donor = inPlaceSafe(k) ? dying.find((d) => !taken.has(d.buffer) && placements.get(d.buffer)?.byteLength === length) : undefined;
+      // The donor must have as many elements: a broadcast input of one element is read at every index.
+      const fits = (d: { buffer: number }) => placements.get(d.buffer)?.byteLength === length && placements.get(d.buffer)?.size === b.size;
+      const donor = inPlaceSafe(k) ? dying.find((d) => !taken.has(d.buffer) && fits(d)) : undefined;
       if (donor !== undefined) {
         taken.add(donor.buffer);
         inPlace++;

@@ -76,14 +76,20 @@ class KernelBuilder {
     return lowering(args, node.attrs, scalarType(node.dtype));
   }
 
-  /** Computes the group's elementwise nodes at a point and stores those that are read elsewhere. */
+  /**
+   * Computes the group's elementwise nodes at a point and stores those that
+   * are read elsewhere. Every store comes after every load, so an output
+   * placed in place of an input (plan-memory) never overwrites an element
+   * that a later node of the group still reads.
+   */
   finish(point: Point, from: number): Stmt[] {
-    const stmts: Stmt[] = [];
+    const lets: Stmt[] = [];
+    const stores: Stmt[] = [];
     for (const node of this.group.nodes.slice(from)) {
-      stmts.push({ k: 'let', name: `v${node.id}`, t: scalarType(node.dtype), init: this.expression(node, point) });
-      stmts.push(...this.store(node, point));
+      lets.push({ k: 'let', name: `v${node.id}`, t: scalarType(node.dtype), init: this.expression(node, point) });
+      stores.push(...this.store(node, point));
     }
-    return stmts;
+    return [...lets, ...stores];
   }
 
   store(node: Node, point: Point): Stmt[] {

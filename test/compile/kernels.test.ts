@@ -60,6 +60,32 @@ describe('kernel counts', () => {
   });
 });
 
+describe('in-place outputs', () => {
+  it('keep a broadcast scalar input intact', () => {
+    const g = graph();
+    const x = g.input('x', [4]);
+    const scaled = x.mul(x.sum());
+    const y = scaled.reshape([2, 2]).sum();
+    const exe = compile(y);
+    const feeds = { x: [2, 2, 3, 4] };
+    expectClose(exe.run(feeds)[0]!, evaluate([y], feeds)[0]!.data);
+  });
+
+  it('store after every load of the fused group', () => {
+    const g = graph();
+    const x = g.input('x', [1, 1]);
+    const y = g.input('y', [1, 1]);
+    const negX = x.neg();
+    const negY = y.neg();
+    const larger = negX.maximum(negY);
+    const other = negY.logSoftmax();
+    const exe = compile([larger, other]);
+    const feeds = { x: [-0.9375], y: [-0.0625] };
+    const reference = evaluate([larger, other], feeds);
+    exe.run(feeds).forEach((out, i) => expectClose(out, reference[i]!.data));
+  });
+});
+
 describe('compiled gradients', () => {
   it('match the interpreter for a two-layer MLP', () => {
     const g = graph();
