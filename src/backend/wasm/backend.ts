@@ -20,6 +20,7 @@ import type { BufferAccess, ElementType, LoweringContext, MathImport } from './s
 import { MATH_IMPORTS, ScalarEmitter } from './scalar.ts';
 import type { ModuleMathOp } from './math.ts';
 import { mathFunction } from './math.ts';
+import { vectorizeLoop } from './vector.ts';
 import { printFunction, printModule } from './wat.ts';
 
 export interface WasmOptions {
@@ -46,6 +47,7 @@ export interface KernelLowering {
 export function lowerKernel(kernel: Kernel, lowering: KernelLowering): DefinedFunction {
   const fb = new FunctionBuilder(kernel.name, { params: [], results: [] });
   const emitter = new ScalarEmitter(fb, lowering.context);
+  if (lowering.simd) emitter.loopHook = vectorizeLoop;
   emitter.statements(kernel.body);
   return fb.finish(kernel.name);
 }
