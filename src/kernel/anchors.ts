@@ -123,10 +123,25 @@ export const anchors: { [K in AnchorName]: AnchorLowering<K> } = {
       };
       const aPoint = Point.of(aShape, [...batchOf(aShape), ...(transposeA ? [ivar(p), i] : [i, ivar(p)])]);
       const bPoint = Point.of(bShape, [...batchOf(bShape), ...(transposeB ? [j, ivar(p)] : [ivar(p), j])]);
+      const a = ctx.input(0, aPoint);
+      const b = ctx.input(1, bPoint);
+      const epilogue = ctx.emit(Point.of(outShape, vars), fvar(acc, ctx.t));
+      const range = (v: Expr, size: number) => ({ name: (v as { name: string }).name, size });
+      ctx.contraction({
+        outer: batch.map((v, d) => range(v, outShape[d]!)),
+        i: range(i, outShape[rank - 2]!),
+        j: range(j, outShape[rank - 1]!),
+        reduce: [{ name: p, size: k }],
+        a,
+        b,
+        acc,
+        t: ctx.t,
+        epilogue,
+      });
       return [
         { k: 'let', name: acc, t: ctx.t, init: num(0, ctx.t) },
-        loop(p, 0, k, [{ k: 'assign', name: acc, value: bin('add', fvar(acc, ctx.t), bin('mul', ctx.input(0, aPoint), ctx.input(1, bPoint))) }]),
-        ...ctx.emit(Point.of(outShape, vars), fvar(acc, ctx.t)),
+        loop(p, 0, k, [{ k: 'assign', name: acc, value: bin('add', fvar(acc, ctx.t), bin('mul', a, b)) }]),
+        ...epilogue,
       ];
     });
   },

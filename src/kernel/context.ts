@@ -5,7 +5,7 @@
 
 import type { Node } from '../graph/node.ts';
 import type { Shape } from '../graph/shape.ts';
-import type { Expr, ScalarType, Stmt } from './ir.ts';
+import type { Contraction, Expr, ScalarType, Stmt } from './ir.ts';
 import type { Point } from './point.ts';
 
 export interface AnchorContext<N extends Node = Node> {
@@ -20,4 +20,6 @@ export interface AnchorContext<N extends Node = Node> {
   emit(point: Point, value: Expr): Stmt[];
   /** A new variable name, unique in the kernel. */
   fresh(prefix: string): string;
+  /** Records that the statements returned compute this contraction, for backends that tile it. */
+  contraction(structure: Contraction): void;
 }

@@ -2,43 +2,17 @@
 // random graphs, with SIMD on and forced off, in float32 and float64.
 
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { compile, evaluate } from '../../src/index.ts';
+import { describe, it } from 'vitest';
+import { evaluate } from '../../src/index.ts';
 import type { OutputArray } from '../../src/index.ts';
-import { webAssembly } from '../../src/backend/wasm/host.ts';
+import { compileAndRun, expectClose, expectIdentical } from './compare.ts';
 import { buildCase, graphCaseArbitrary } from './random-graphs.ts';
 import type { BuiltCase } from './random-graphs.ts';
 
 const FUZZ_RUNS = Number(process.env.SLOPE_FUZZ_RUNS ?? 60);
 
 function runOn(built: BuiltCase, backend: 'js' | 'wasm', simd = true): OutputArray[] {
-  const exe = compile(built.outputs, { backend, simd });
-  if (backend === 'wasm') expect(webAssembly()!.validate(exe.moduleBytes!)).toBe(true);
-  const names = new Set(exe.graph.inputs.map((n) => n.name));
-  return exe.run(Object.fromEntries(Object.entries(built.feeds).filter(([name]) => names.has(name))));
-}
-
-/** Same bits, NaN matching NaN. */
-function expectIdentical(actual: ArrayLike<number>, expected: ArrayLike<number>, label: string): void {
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    if (!Object.is(actual[i], expected[i]) && !(Number.isNaN(actual[i]) && Number.isNaN(expected[i]))) {
-      expect.fail(`${label}, element ${i}: ${actual[i]} is not ${expected[i]}`);
-    }
-  }
-}
-
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, atol: number, label: string): void {
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    const e = expected[i]!;
-    const a = actual[i]!;
-    if (Number.isNaN(e) || !Number.isFinite(e)) {
-      if (!Object.is(a, e) && !(Number.isNaN(a) && Number.isNaN(e))) expect.fail(`${label}, element ${i}: ${a} is not ${e}`);
-      continue;
-    }
-    if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) expect.fail(`${label}, element ${i}: ${a} is not within tolerance of ${e}`);
-  }
+  return compileAndRun(built.outputs, built.feeds, { backend, simd }).results;
 }
 
 describe('wasm backend on random graphs', () => {

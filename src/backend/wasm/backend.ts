@@ -20,6 +20,7 @@ import type { BufferAccess, ElementType, LoweringContext, MathImport } from './s
 import { MATH_IMPORTS, ScalarEmitter } from './scalar.ts';
 import type { ModuleMathOp } from './math.ts';
 import { mathFunction } from './math.ts';
+import { emitContraction } from './contraction.ts';
 import { vectorizeLoop } from './vector.ts';
 import { printFunction, printModule } from './wat.ts';
 
@@ -48,7 +49,8 @@ export function lowerKernel(kernel: Kernel, lowering: KernelLowering): DefinedFu
   const fb = new FunctionBuilder(kernel.name, { params: [], results: [] });
   const emitter = new ScalarEmitter(fb, lowering.context);
   if (lowering.simd) emitter.loopHook = vectorizeLoop;
-  emitter.statements(kernel.body);
+  const tiled = lowering.simd && kernel.contraction !== undefined && emitContraction(kernel.contraction, { emitter, scratchAddress: lowering.scratchAddress, useScratch: lowering.useScratch });
+  if (!tiled) emitter.statements(kernel.body);
   return fb.finish(kernel.name);
 }
 

@@ -170,8 +170,19 @@ export class VectorBody {
     return this.shape.t === 'f32' && this.emitter.ctx.moduleMath && (MODULE_MATH_OPS as readonly string[]).includes(op);
   }
 
-  /** Checks the loop body and records what each let holds; throws Rejected when it cannot be vectorized. */
-  plan(body: readonly Stmt[]): void {
+  /** Checks a loop body and records each let's kind; returns false when the body cannot be vectorized. */
+  tryPlan(body: readonly Stmt[]): boolean {
+    try {
+      this.plan(body);
+      return true;
+    } catch (e) {
+      if (e instanceof Rejected) return false;
+      throw e;
+    }
+  }
+
+  /** Checks the loop body and records each let's kind; throws Rejected when it cannot be vectorized. */
+  private plan(body: readonly Stmt[]): void {
     for (const s of body) {
       switch (s.k) {
         case 'let':
@@ -376,12 +387,7 @@ export function vectorizeLoop(loop: ForStmt, emitter: ScalarEmitter): boolean {
   if (shape === undefined) return false;
   if (loop.from.k === 'num' && loop.to.k === 'num' && loop.to.v - loop.from.v < shape.lanes) return false;
   const body = new VectorBody(emitter, shape, loop.v);
-  try {
-    body.plan(loop.body);
-  } catch (e) {
-    if (e instanceof Rejected) return false;
-    throw e;
-  }
+  if (!body.tryPlan(loop.body)) return false;
   emitVectorLoop(loop, emitter, body);
   return true;
 }
