@@ -1,5 +1,5 @@
-// SIMD register tiles for contractions (matmul): the kernel IR's
-// `contraction` annotation states that the kernel computes
+// SIMD register tiles for contractions (matmul and the three convolutions):
+// the kernel IR's `contraction` annotation states that the kernel computes
 // acc = sum_p a(i, p) b(p, j) for every output element, then an epilogue. Here each tile of
 // ROWS x (4 * VECTORS) elements is accumulated in v128 registers:
 //
@@ -13,9 +13,10 @@
 // A and B are read in place when their element addresses are affine in the
 // loop variables (a row-major or transposed matrix, batch offsets). B must
 // then have consecutive elements along j. Otherwise the operand is packed
-// into scratch memory first: B as [k][n] rows, A as [m][k] rows, evaluating
-// the operand's expression, which also covers an inlined producer such as
-// leakyReluGrad(z, dy). Columns past the last multiple of 4 and the whole
+// into scratch memory first: B as [k][n] rows, A as [m][k] rows or [k][m]
+// columns, evaluating the operand's expression. That covers an inlined
+// producer such as leakyReluGrad(z, dy) and a convolution's window, which
+// packs like im2col, one outer iteration at a time. Columns past the last multiple of 4 and the whole
 // contraction when the epilogue cannot be vectorized use the scalar body.
 
 import type { Contraction, Expr, LoopRange, Stmt } from '../../kernel/ir.ts';
@@ -66,6 +67,23 @@ function coefficients(e: Expr, names: ReadonlySet<string>): Map<string, number> 
   if (b.size === 0 && e.b.k === 'num') return scale(a, e.b.v);
   if (a.size === 0 && e.a.k === 'num') return scale(b, e.a.v);
   return undefined;
+}
+
+/** Returns the coefficient of a variable in the index of the first float load in `e`, if that index is affine in it. */
+function sourceCoefficient(e: Expr, name: string): number | undefined {
+  switch (e.k) {
+    case 'load':
+      return e.t === 'i32' ? undefined : coefficients(e.index, new Set([name]))?.get(name) ?? 0;
+    case 'un':
+    case 'cast':
+      return sourceCoefficient(e.a, name);
+    case 'bin':
+      return sourceCoefficient(e.a, name) ?? sourceCoefficient(e.b, name);
+    case 'select':
+      return sourceCoefficient(e.a, name) ?? sourceCoefficient(e.b, name);
+    default:
+      return undefined;
+  }
 }
 
 /** Replaces variables by expressions. */
@@ -164,9 +182,14 @@ export function emitContraction(c: Contraction, target: ContractionTarget): bool
     const buf = buffers.length;
     buffers.push({ address: scratch, element: 'f32' });
     scratch += Math.ceil((m * k * 4) / 16) * 16;
-    a = { buf, offset: int(0), rowStride: k, reduceStride: 1 };
-    const store: Stmt = { k: 'store', buf, index: iadd(imul(ivar(c.i.name), k), flatReduceIndex(c.reduce)), value: c.a };
-    pack.push({ stmts: () => [nestLoops([c.i, ...c.reduce], [store])], outer: true });
+    // Packing runs along whichever of i and the last reduce loop reads consecutive source elements, so it vectorizes.
+    const iMajor = sourceCoefficient(c.a, c.i.name) !== 1;
+    const flat = flatReduceIndex(c.reduce);
+    const i = ivar(c.i.name);
+    a = iMajor ? { buf, offset: int(0), rowStride: k, reduceStride: 1 } : { buf, offset: int(0), rowStride: 1, reduceStride: m };
+    const store: Stmt = { k: 'store', buf, index: iMajor ? iadd(imul(i, k), flat) : iadd(imul(flat, m), i), value: c.a };
+    const order = iMajor ? [c.i, ...c.reduce] : [...c.reduce, c.i];
+    pack.push({ stmts: () => [nestLoops(order, [store])], outer: true });
   }
   if (packB) {
     const buf = buffers.length;
