@@ -55,7 +55,7 @@ function solve(matrix: number[][], rhs: number[]): number[] {
   return x;
 }
 
-/** Monomial coefficients (lowest first) of the polynomial interpolating f at the Chebyshev nodes of [lo, hi]. */
+/** Returns the monomial coefficients (lowest first) of the polynomial interpolating f at the Chebyshev nodes of [lo, hi]. */
 export function chebyshevFit(f: (x: number) => number, lo: number, hi: number, degree: number): number[] {
   const n = degree + 1;
   const nodes = Array.from({ length: n }, (_, k) => (lo + hi) / 2 + ((hi - lo) / 2) * Math.cos(((2 * k + 1) * Math.PI) / (2 * n)));
@@ -194,7 +194,7 @@ function reduce(l: Lanes, x: Value): { n: Value; r: Value } {
   return { n, r };
 }
 
-/** r + r^2 g(r) = e^r - 1, written so that r = -0 gives -0. */
+/** Returns r + r^2 g(r) = e^r - 1. */
 function expm1Core(l: Lanes, r: Value): Value {
   return l.add(r, l.mul(r, l.mul(r, l.poly(r, EXP_G))));
 }
@@ -219,7 +219,9 @@ export function emitExpm1(l: Lanes, x: Value): Value {
   // For n > 24, 2^n - 1 is not exact and e^x - 1 rounds like e^x; 2^n may also overflow alone.
   const large = l.mul(l.mul(l.add(em1, l.f(1)), s1), s2);
   const general = l.select(l.gt(n, l.f(24)), large, small);
-  return l.select(l.eq(n, l.f(0)), em1, general);
+  const result = l.select(l.eq(n, l.f(0)), em1, general);
+  // x - n ln 2 turns x = -0 into r = +0, so zeros return x itself.
+  return l.select(l.eq(x, l.f(0)), x, result);
 }
 
 export function emitLog(l: Lanes, x: Value): Value {
