@@ -92,8 +92,6 @@ export class Executable {
   /** Kernel count with fusion turned off, for the report. */
   readonly unfusedKernelCount: number;
 
-  /** The whole WebAssembly module as text; wasm backend only. */
-  readonly moduleText: string | undefined;
   /** The WebAssembly module's bytes, the content of a .wasm file; wasm backend only. */
   readonly moduleBytes: Uint8Array | undefined;
 
@@ -136,7 +134,6 @@ export class Executable {
       dtypeOf: (id) => this.graph.nodes[id]!.dtype,
       describe: (k) => describeNodes(k, this.graph),
     });
-    this.moduleText = this.runner.moduleText;
     this.moduleBytes = this.runner.moduleBytes;
     for (const placement of memory.placements.values()) {
       const node = this.graph.nodes[placement.id]!;
@@ -144,6 +141,7 @@ export class Executable {
     }
     this.initializeSources(options.params ?? {});
 
+    // Texts are read through getters: the wasm backend prints its WAT only when someone reads it.
     this.kernels = kernels.map((k, i) => {
       const text = this.runner.kernels[i]!;
       return {
@@ -151,13 +149,22 @@ export class Executable {
         backend: this.backend,
         nodes: k.nodes,
         summary: k.summary,
-        source: text.source,
-        ...(text.wat === undefined ? {} : { wat: text.wat }),
+        get source() {
+          return text.source;
+        },
+        get wat() {
+          return text.wat;
+        },
         flops: k.flops,
         bytes: k.bytes,
         ir: k,
       };
     });
+  }
+
+  /** The whole WebAssembly module as text; wasm backend only. */
+  get moduleText(): string | undefined {
+    return this.runner.moduleText;
   }
 
   private initializeSources(params: Readonly<Record<string, ArrayLike<number>>>): void {

@@ -112,26 +112,43 @@ export function wasmBackend(options: WasmOptions = {}): Backend {
       const api = webAssembly();
       if (api === undefined) throw new BackendError('Error in compile: WebAssembly is not available in this JavaScript engine; use backend "js"');
       const built = buildModule(input, options);
-      if (!api.validate(built.bytes)) throw new Error('internal: the WebAssembly module that slope emitted does not validate');
+      let module: object;
+      try {
+        module = new api.Module(built.bytes);
+      } catch (error) {
+        throw new Error(`internal: the WebAssembly module that slope emitted does not compile: ${(error as Error).message}`);
+      }
       const memory = new api.Memory({ initial: built.pages, maximum: built.pages });
       const mathImports: Record<string, unknown> = {};
       for (const f of built.description.imports) mathImports[f.field] = Math[f.field as keyof Math];
-      const instance = new api.Instance(new api.Module(built.bytes), { env: { memory }, Math: mathImports });
+      const instance = new api.Instance(module, { env: { memory }, Math: mathImports });
       const calls = input.kernels.map((k) => instance.exports[k.name] as () => void);
+      // WAT is printed on first read, since most runs never look at it.
       const texts: KernelText[] = input.kernels.map((k, i) => {
-        const wat = printFunction(built.description.functions[i]!, input.describe(k));
-        return { source: wat, wat };
+        let wat: string | undefined;
+        const print = () => (wat ??= printFunction(built.description.functions[i]!, input.describe(k)));
+        return {
+          get source() {
+            return print();
+          },
+          get wat() {
+            return print();
+          },
+        };
       });
       const byName = new Map(input.kernels.map((k) => [k.name, k]));
+      let moduleText: string | undefined;
       return {
         buffer: memory.buffer,
         base: 0,
         kernels: texts,
         moduleBytes: built.bytes,
-        moduleText: printModule(built.description, (f) => {
-          const kernel = byName.get(f.name);
-          return kernel === undefined ? [] : input.describe(kernel);
-        }),
+        get moduleText() {
+          return (moduleText ??= printModule(built.description, (f) => {
+            const kernel = byName.get(f.name);
+            return kernel === undefined ? [] : input.describe(kernel);
+          }));
+        },
         run: () => {
           for (const call of calls) call();
         },

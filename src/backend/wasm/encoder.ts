@@ -6,7 +6,7 @@
 // stack traces and profilers.
 
 import type { Instr } from './opcodes.ts';
-import { opcode, unsignedLeb } from './opcodes.ts';
+import { opcode } from './opcodes.ts';
 
 export type ValueType = 'i32' | 'f32' | 'f64' | 'v128';
 
@@ -52,27 +52,39 @@ export interface ModuleDescription {
 
 const VALUE_TYPE_CODES: Record<ValueType, number> = { i32: 0x7f, f32: 0x7d, f64: 0x7c, v128: 0x7b };
 
+const utf8 = new TextEncoder();
+const floatBytes = new DataView(new ArrayBuffer(16));
+
 /** A growable byte buffer with the primitive encodings of the binary format. */
 export class ByteWriter {
   private bytes = new Uint8Array(256);
   length = 0;
 
+  private reserve(count: number): void {
+    if (this.length + count <= this.bytes.length) return;
+    const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.length + count));
+    grown.set(this.bytes);
+    this.bytes = grown;
+  }
+
   byte(b: number): void {
-    if (this.length === this.bytes.length) {
-      const grown = new Uint8Array(this.bytes.length * 2);
-      grown.set(this.bytes);
-      this.bytes = grown;
-    }
+    this.reserve(1);
     this.bytes[this.length++] = b & 0xff;
   }
 
   raw(bytes: ArrayLike<number>): void {
-    for (let i = 0; i < bytes.length; i++) this.byte(bytes[i]!);
+    this.reserve(bytes.length);
+    for (let i = 0; i < bytes.length; i++) this.bytes[this.length++] = bytes[i]! & 0xff;
   }
 
   u32(value: number): void {
     if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new Error(`internal: ${value} is not a u32`);
-    this.raw(unsignedLeb(value));
+    let v = value >>> 0;
+    do {
+      const low = v & 0x7f;
+      v >>>= 7;
+      this.byte(v === 0 ? low : low | 0x80);
+    } while (v !== 0);
   }
 
   /** Signed LEB128 of a 32-bit integer. */
@@ -89,21 +101,19 @@ export class ByteWriter {
   }
 
   f32(value: number): void {
-    const view = new DataView(new ArrayBuffer(4));
-    view.setFloat32(0, value, true);
-    this.raw(new Uint8Array(view.buffer));
+    floatBytes.setFloat32(0, value, true);
+    for (let i = 0; i < 4; i++) this.byte(floatBytes.getUint8(i));
   }
 
   f64(value: number): void {
-    const view = new DataView(new ArrayBuffer(8));
-    view.setFloat64(0, value, true);
-    this.raw(new Uint8Array(view.buffer));
+    floatBytes.setFloat64(0, value, true);
+    for (let i = 0; i < 8; i++) this.byte(floatBytes.getUint8(i));
   }
 
   name(text: string): void {
-    const utf8 = new TextEncoder().encode(text);
-    this.u32(utf8.length);
-    this.raw(utf8);
+    const bytes = utf8.encode(text);
+    this.u32(bytes.length);
+    this.raw(bytes);
   }
 
   /** Writes a length-prefixed vector of items. */
@@ -118,7 +128,14 @@ export class ByteWriter {
     write(inner);
     this.byte(id);
     this.u32(inner.length);
-    this.raw(inner.finish());
+    this.append(inner);
+  }
+
+  /** Appends another writer's bytes. */
+  append(other: ByteWriter): void {
+    this.reserve(other.length);
+    this.bytes.set(other.bytes.subarray(0, other.length), this.length);
+    this.length += other.length;
   }
 
   finish(): Uint8Array {
@@ -132,12 +149,12 @@ function typeKey(type: FunctionType): string {
 
 /** Encodes one instruction; `functionIndex` resolves callee names. */
 function encodeInstruction(w: ByteWriter, instr: Instr, functionIndex: (name: string) => number): void {
-  const [op, ...imm] = instr;
+  const op = instr[0];
   if (op === ';;') return;
   const info = opcode(op);
   w.raw(info.bytes);
   const number = (i: number): number => {
-    const v = imm[i];
+    const v = instr[i + 1];
     if (typeof v !== 'number') throw new Error(`internal: ${op} needs a number as immediate ${i}, got ${JSON.stringify(v)}`);
     return v;
   };
@@ -152,7 +169,7 @@ function encodeInstruction(w: ByteWriter, instr: Instr, functionIndex: (name: st
       w.byte(number(0));
       return;
     case 'func':
-      w.u32(functionIndex(String(imm[0])));
+      w.u32(functionIndex(String(instr[1])));
       return;
     case 'block':
       w.byte(0x40);
@@ -171,16 +188,16 @@ function encodeInstruction(w: ByteWriter, instr: Instr, functionIndex: (name: st
       w.f64(number(0));
       return;
     case 'v128': {
-      const shape = imm[0];
-      const lanes = imm.slice(1).map((_, i) => number(i + 1));
-      const view = new DataView(new ArrayBuffer(16));
-      lanes.forEach((v, i) => {
-        if (shape === 'f32x4') view.setFloat32(i * 4, v, true);
-        else if (shape === 'i32x4') view.setInt32(i * 4, v, true);
-        else if (shape === 'f64x2') view.setFloat64(i * 8, v, true);
+      const shape = instr[1];
+      const lanes = shape === 'f64x2' ? 2 : 4;
+      for (let i = 0; i < lanes; i++) {
+        const v = number(i + 1);
+        if (shape === 'f32x4') floatBytes.setFloat32(i * 4, v, true);
+        else if (shape === 'i32x4') floatBytes.setInt32(i * 4, v, true);
+        else if (shape === 'f64x2') floatBytes.setFloat64(i * 8, v, true);
         else throw new Error(`internal: unknown v128 lane shape ${JSON.stringify(shape)}`);
-      });
-      w.raw(new Uint8Array(view.buffer));
+      }
+      for (let i = 0; i < 16; i++) w.byte(floatBytes.getUint8(i));
       return;
     }
   }
@@ -277,7 +294,7 @@ export function encodeModule(module: ModuleDescription): Uint8Array {
     for (const instr of f.body) encodeInstruction(body, instr, functionIndex);
     body.byte(0x0b);
     s.u32(body.length);
-    s.raw(body.finish());
+    s.append(body);
   }));
 
   w.section(0, (s) => {
@@ -290,7 +307,7 @@ export function encodeModule(module: ModuleDescription): Uint8Array {
       functionNames.name(name);
     });
     s.u32(functionNames.length);
-    s.raw(functionNames.finish());
+    s.append(functionNames);
     s.byte(2);
     const localNames = new ByteWriter();
     localNames.vector(module.functions, (f, i) => {
@@ -301,7 +318,7 @@ export function encodeModule(module: ModuleDescription): Uint8Array {
       });
     });
     s.u32(localNames.length);
-    s.raw(localNames.finish());
+    s.append(localNames);
   });
 
   return w.finish();
