@@ -1,7 +1,8 @@
 // The float32 exp, expm1, log, log1p and tanh that wasm kernels compute in
 // the module, scalar and 4 lanes at a time, against Math.* rounded to
 // float32. Inputs are random float32 values (NaN, infinities, zeros and
-// subnormals included) and a table of special values.
+// subnormals included) and a table of special values. With module math off,
+// kernels call the host's Math and match the JS backend exactly.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +11,10 @@ import { encodeModule } from '../../src/backend/wasm/encoder.ts';
 import type { ModuleMathOp } from '../../src/backend/wasm/math.ts';
 import { mathFunction, mathFunctionName, MODULE_MATH_OPS } from '../../src/backend/wasm/math.ts';
 import { webAssembly } from '../../src/backend/wasm/host.ts';
+import { wasmBackend } from '../../src/backend/wasm/backend.ts';
+import { jsBackend } from '../../src/backend/js/backend.ts';
+import { runPipeline } from '../../passes/manager.ts';
+import { graph } from '../../src/index.ts';
 
 const FUZZ_RUNS = Number(process.env.SLOPE_FUZZ_RUNS ?? 2000);
 
@@ -86,5 +91,27 @@ describe('wasm float32 math', () => {
         xs.forEach((x, i) => expect(Object.is(lanes[i], wasm.scalar(op)(x)) || (Number.isNaN(lanes[i]) && Number.isNaN(wasm.scalar(op)(x)))).toBe(true));
       }), { numRuns: FUZZ_RUNS / 4 });
     });
+  });
+});
+
+describe('wasm host math', () => {
+  it.each(['exp', 'log', 'tanh', 'pow'] as const)('%s through Math matches the JS backend bit for bit', (op) => {
+    const g = graph();
+    const x = g.input('x', [9]);
+    const y = op === 'pow' ? x.abs().pow(x) : op === 'log' ? x.log() : x[op]();
+    const program = runPipeline([y]);
+    const input = { kernels: program.kernels, memory: program.memory, dtypeOf: (id: number) => program.program.graph.nodes[id]!.dtype, describe: () => [] };
+    const wasm = wasmBackend({ moduleMath: false }).prepare(input);
+    expect(wasm.moduleText).toContain(`(import "Math" "${op}"`);
+    const js = jsBackend.prepare(input);
+    const values = [NaN, -Infinity, -3.5, -1, -0, 0, 0.75, 2, 90];
+    const outputs = [wasm, js].map((runner) => {
+      const views = new Map([...program.memory.placements.values()].map((p) => [p.id, new Float32Array(runner.buffer, runner.base + p.byteOffset, p.size)]));
+      views.get(x.id)?.set(values);
+      runner.run();
+      const source = program.plan.aliases.get(program.program.outputs[0]!.id) ?? program.program.outputs[0]!;
+      return Array.from(views.get(source.id)!);
+    });
+    outputs[0]!.forEach((v, i) => expect(Object.is(v, outputs[1]![i]) || (Number.isNaN(v) && Number.isNaN(outputs[1]![i])), `element ${i}: ${v} against ${outputs[1]![i]}`).toBe(true));
   });
 });
