@@ -177,6 +177,8 @@ export function emitContraction(c: Contraction, target: ContractionTarget): bool
   const packA = a === undefined;
   const packB = b === undefined;
   let scratch = target.scratchAddress;
+  // A factor that does not depend on the outer loops is packed once, before them.
+  const outerNames = new Set(c.outer.map((o) => o.name));
   const pack: { stmts: () => Stmt[]; outer: boolean }[] = [];
   if (packA) {
     const buf = buffers.length;
@@ -189,7 +191,7 @@ export function emitContraction(c: Contraction, target: ContractionTarget): bool
     a = iMajor ? { buf, offset: int(0), rowStride: k, reduceStride: 1 } : { buf, offset: int(0), rowStride: 1, reduceStride: m };
     const store: Stmt = { k: 'store', buf, index: iMajor ? iadd(imul(i, k), flat) : iadd(imul(flat, m), i), value: c.a };
     const order = iMajor ? [c.i, ...c.reduce] : [...c.reduce, c.i];
-    pack.push({ stmts: () => [nestLoops(order, [store])], outer: true });
+    pack.push({ stmts: () => [nestLoops(order, [store])], outer: mentions(c.a, outerNames) });
   }
   if (packB) {
     const buf = buffers.length;
@@ -197,7 +199,6 @@ export function emitContraction(c: Contraction, target: ContractionTarget): bool
     scratch += Math.ceil((k * n * 4) / 16) * 16;
     b = { buf, offset: int(0), rowStride: 1, reduceStride: n };
     const store: Stmt = { k: 'store', buf, index: iadd(imul(flatReduceIndex(c.reduce), n), ivar(c.j.name)), value: c.b };
-    const outerNames = new Set(c.outer.map((o) => o.name));
     pack.push({ stmts: () => [nestLoops([...c.reduce, c.j], [store])], outer: mentions(c.b, outerNames) });
   }
   target.useScratch(scratch - target.scratchAddress);
