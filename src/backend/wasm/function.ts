@@ -8,7 +8,8 @@ export class FunctionBuilder {
   readonly body: Instr[] = [];
   private readonly types: ValueType[];
   private readonly names: string[];
-  private readonly named = new Map<string, number>();
+  /** Locals by the name they were declared with; several when an IR name is declared again with another type or while shadowed. */
+  private readonly named = new Map<string, number[]>();
   private readonly free = new Map<ValueType, number[]>();
   private temps = 0;
 
@@ -19,7 +20,7 @@ export class FunctionBuilder {
   ) {
     this.types = [...type.params];
     this.names = [...paramNames];
-    paramNames.forEach((n, i) => this.named.set(n, i));
+    paramNames.forEach((n, i) => this.named.set(n, [i]));
   }
 
   emit(...instrs: Instr[]): void {
@@ -30,24 +31,34 @@ export class FunctionBuilder {
     this.body.push([';;', text]);
   }
 
-  /** The local named `name`, declared on first use. Names are unique per function, whatever their type. */
+  /** Returns the local named `name`, declaring it on first use; one name has one type. */
   local(name: string, t: ValueType): number {
-    const known = this.named.get(name);
+    const known = this.named.get(name)?.[0];
     if (known !== undefined) {
       if (this.types[known] !== t) throw new Error(`internal: local ${name} is ${this.types[known]}, used as ${t}`);
       return known;
     }
     const index = this.declare(name, t);
-    this.named.set(name, index);
+    this.named.set(name, [index]);
     return index;
   }
 
-  /** The index of a named local, if it was declared. */
-  lookup(name: string): number | undefined {
-    return this.named.get(name);
+  /**
+   * Returns a local for an IR variable: one declared earlier under the same
+   * name and type and not in `busy`, the locals still visible under that
+   * name. Otherwise it declares a new one, whose WAT name gets a numeric
+   * suffix when the name is taken.
+   */
+  variableLocal(name: string, t: ValueType, busy: ReadonlySet<number>): number {
+    const known = this.named.get(name) ?? [];
+    const free = known.find((index) => this.types[index] === t && !busy.has(index));
+    if (free !== undefined) return free;
+    const index = this.declare(known.length === 0 ? name : `${name}.${known.length}`, t);
+    this.named.set(name, [...known, index]);
+    return index;
   }
 
-  /** A temporary local; give it back with `release` once its value is dead. */
+  /** Returns a temporary local; give it back with `release` once its value is dead. */
   temp(t: ValueType): number {
     const pool = this.free.get(t);
     if (pool !== undefined && pool.length > 0) return pool.pop()!;

@@ -84,15 +84,55 @@ export type LoopHook = (loop: Extract<Stmt, { k: 'for' }>, emitter: ScalarEmitte
 
 export class ScalarEmitter {
   loopHook: LoopHook | undefined;
+  /**
+   * IR variables by block, innermost last. A let is scoped to its block, as
+   * in JavaScript, so an inner let may reuse an outer name with another type.
+   */
+  private readonly scopes: Map<string, number>[] = [new Map()];
 
   constructor(
     readonly fb: FunctionBuilder,
     readonly ctx: LoweringContext,
   ) {}
 
-  /** Returns the local of an IR variable, declaring it on first use. */
+  /** Returns the local of a visible IR variable, declaring it in the current block if there is none. */
   variable(name: string, t: ScalarType): number {
-    return this.fb.local(name, t);
+    const visible = this.lookup(name);
+    if (visible !== undefined && this.fb.typeOf(visible) === t) return visible;
+    return this.declare(name, t);
+  }
+
+  /** Declares an IR variable in the current block; it shadows any outer one of the same name. */
+  declare(name: string, t: ScalarType): number {
+    const scope = this.scopes[this.scopes.length - 1]!;
+    const current = scope.get(name);
+    if (current !== undefined && this.fb.typeOf(current) === t) return current;
+    const busy = new Set<number>();
+    for (const s of this.scopes) {
+      const index = s.get(name);
+      if (index !== undefined) busy.add(index);
+    }
+    const index = this.fb.variableLocal(name, t, busy);
+    scope.set(name, index);
+    return index;
+  }
+
+  lookup(name: string): number | undefined {
+    for (let d = this.scopes.length - 1; d >= 0; d--) {
+      const index = this.scopes[d]!.get(name);
+      if (index !== undefined) return index;
+    }
+    return undefined;
+  }
+
+  /** Runs `emit` in a new block scope. */
+  block(emit: () => void): void {
+    this.scopes.push(new Map());
+    try {
+      emit();
+    } finally {
+      this.scopes.pop();
+    }
   }
 
   statements(stmts: readonly Stmt[]): void {
@@ -107,10 +147,10 @@ export class ScalarEmitter {
         return;
       case 'let':
         this.expr(s.init);
-        this.fb.emit(['local.set', this.variable(s.name, s.t)]);
+        this.fb.emit(['local.set', this.declare(s.name, s.t)]);
         return;
       case 'assign': {
-        const index = this.fb.lookup(s.name);
+        const index = this.lookup(s.name);
         if (index === undefined) throw new Error(`internal: assignment to undeclared variable ${s.name}`);
         this.expr(s.value);
         this.fb.emit(['local.set', index]);
@@ -126,10 +166,10 @@ export class ScalarEmitter {
       case 'if':
         this.condition(s.cond);
         this.fb.emit(['if']);
-        this.statements(s.then);
+        this.block(() => this.statements(s.then));
         if (s.else.length > 0) {
           this.fb.emit(['else']);
-          this.statements(s.else);
+          this.block(() => this.statements(s.else));
         }
         this.fb.emit(['end']);
         return;
@@ -146,7 +186,6 @@ export class ScalarEmitter {
    */
   loop(v: string, from: Expr, to: Expr, body: () => void): void {
     if (from.k === 'num' && to.k === 'num' && from.v >= to.v) return;
-    const index = this.variable(v, 'i32');
     let bound: Instr = ['i32.const', to.k === 'num' ? to.v : 0];
     let boundLocal: number | undefined;
     if (to.k !== 'num') {
@@ -155,14 +194,18 @@ export class ScalarEmitter {
       this.fb.emit(['local.set', boundLocal]);
       bound = ['local.get', boundLocal];
     }
+    // The bounds are read in the enclosing block; the loop variable belongs to the loop's own.
     this.expr(from);
+    this.scopes.push(new Map());
+    const index = this.declare(v, 'i32');
     this.fb.emit(['local.set', index]);
     const guarded = !(from.k === 'num' && to.k === 'num');
     if (guarded) this.fb.emit(['block'], ['local.get', index], bound, ['i32.ge_s'], ['br_if', 0]);
     this.fb.emit(['loop']);
-    body();
+    this.block(body);
     this.fb.emit(['local.get', index], ['i32.const', 1], ['i32.add'], ['local.tee', index], bound, ['i32.lt_s'], ['br_if', 0], ['end']);
     if (guarded) this.fb.emit(['end']);
+    this.scopes.pop();
     if (boundLocal !== undefined) this.fb.release(boundLocal);
   }
 

@@ -388,14 +388,14 @@ export function vectorizeLoop(loop: ForStmt, emitter: ScalarEmitter): boolean {
   if (loop.from.k === 'num' && loop.to.k === 'num' && loop.to.v - loop.from.v < shape.lanes) return false;
   const body = new VectorBody(emitter, shape, loop.v);
   if (!body.tryPlan(loop.body)) return false;
-  emitVectorLoop(loop, emitter, body);
+  emitter.block(() => emitVectorLoop(loop, emitter, body));
   return true;
 }
 
 function emitVectorLoop(loop: ForStmt, emitter: ScalarEmitter, body: VectorBody): void {
   const fb = emitter.fb;
   const lanes = body.shape.lanes;
-  const v = emitter.variable(loop.v, 'i32');
+  const v = emitter.declare(loop.v, 'i32');
   fb.comment(`${loop.v}: ${lanes} lanes per iteration, then one at a time`);
 
   // The vector loop runs while a whole vector fits: to v = from + (to - from) rounded down to a multiple of `lanes`.
