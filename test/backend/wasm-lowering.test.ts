@@ -8,12 +8,14 @@ import { planMemory } from '../../passes/plan-memory.ts';
 import { jsBackend } from '../../src/backend/js/backend.ts';
 import { wasmBackend } from '../../src/backend/wasm/backend.ts';
 import type { Backend } from '../../src/backend/backend.ts';
+import type { DType } from '../../src/index.ts';
 
 /** Runs a one-kernel program whose buffers are float32 (`f32`) or int32 (`i32`); returns every buffer after the run. */
 function run(backend: Backend, params: KernelParam[], body: Stmt[], inputs: Record<number, number[]>): number[][] {
   const kernel: Kernel = { name: 'k0_test', nodes: [], summary: 'test', params, body, flops: 0, bytes: 0, inPlaceSafe: false };
-  const memory = planMemory([kernel], params.map((p) => ({ id: p.buffer, t: p.t, size: p.size, persistent: true })), () => false);
-  const runner = backend.prepare({ kernels: [kernel], memory, dtypeOf: (id) => (params.find((p) => p.buffer === id)!.t === 'i32' ? 'int32' : 'float32'), describe: () => [] });
+  const dtypeOf = (id: number): DType => (params.find((p) => p.buffer === id)!.t === 'i32' ? 'int32' : 'float32');
+  const memory = planMemory([kernel], params.map((p) => ({ id: p.buffer, t: p.t, dtype: dtypeOf(p.buffer), size: p.size, persistent: true })), () => false);
+  const runner = backend.prepare({ kernels: [kernel], memory, dtypeOf, describe: () => [] });
   const views = params.map((p) => {
     const offset = runner.base + memory.placements.get(p.buffer)!.byteOffset;
     return p.t === 'i32' ? new Int32Array(runner.buffer, offset, p.size) : new Float32Array(runner.buffer, offset, p.size);
