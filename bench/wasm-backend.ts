@@ -1,7 +1,8 @@
 // Times slope's wasm backend (SIMD and scalar) against its JS backend on
-// the benchmark's workloads W1 to W5, with its protocol: float32 inputs
-// uniform in [-1, 1] from a seeded PRNG, 3 warm-up runs, then the median of
-// 10 timed runs of exe.run(), feeds in and outputs out included. Workloads
+// the benchmark's workloads W1 to W5, with its protocol. Inputs are float32,
+// uniform in [-1, 1] from a seeded PRNG. Each variant gets 3 warm-up runs,
+// then the median of 10 timed runs of exe.run(), which includes copying
+// feeds in and outputs out. Workloads
 // whose graph fails to build (conv ops not yet available) are skipped.
 //
 //   npx tsx bench/wasm-backend.ts [--json]

@@ -1,4 +1,4 @@
-// What a backend provides to the runtime: `prepare` turns the lowered
+// The interface between backends and the runtime: `prepare` turns the lowered
 // kernels and the memory plan into a runner, which owns the memory that
 // contains the arena and runs every kernel in order. The runtime reads and
 // writes buffers through typed-array views of that memory.

@@ -1,5 +1,6 @@
-// The JS backend as the runtime sees it: the arena is a plain ArrayBuffer
-// and each kernel is a compiled JavaScript function over views of it.
+// The JS backend behind the runtime's Backend interface: the arena is a
+// plain ArrayBuffer and each kernel is a compiled JavaScript function over
+// views of it.
 
 import type { Backend, BackendInput, Runner } from '../backend.ts';
 import { typedView } from '../backend.ts';

@@ -9,8 +9,8 @@
 // (all-ones lanes for true). Integer lets must be affine in v and are kept
 // as the first lane's value, so that an index built from them is the first
 // lane's index. A load or store whose index has coefficient 1 in v touches
-// consecutive elements and becomes one v128 access; a load whose index has
-// coefficient 0 is uniform. Anything else (gathers, integer vectors, pow,
+// consecutive elements, so it becomes one v128 access. A load whose index
+// has coefficient 0 is uniform. Anything else (gathers, integer vectors, pow,
 // assignments to outer variables, branches) leaves the loop scalar.
 //
 // Every lane computes exactly what its scalar iteration computes: the same
