@@ -11,7 +11,7 @@ import { shapesEqual, sizeOf } from '../graph/shape.ts';
 import type { OpName } from '../ops/attrs.ts';
 import type { FusionGroup, FusionPlan } from '../../passes/fuse.ts';
 import type { AnchorContext } from './context.ts';
-import type { Expr, Kernel, KernelParam, ScalarType, Stmt } from './ir.ts';
+import type { Contraction, Expr, Kernel, KernelParam, ScalarType, Stmt } from './ir.ts';
 import { fvar, ivar, loop, num } from './ir.ts';
 import type { AnchorLowering, AnchorName } from './anchors.ts';
 import { anchors } from './anchors.ts';
@@ -30,6 +30,7 @@ let nextScratchId = 1;
 
 class KernelBuilder {
   readonly params: KernelParam[] = [];
+  contraction: Contraction | undefined;
   private readonly paramIndex = new Map<number, number>();
   private counter = 0;
 
@@ -146,6 +147,9 @@ function lowerAnchor(builder: KernelBuilder, anchor: Node): Stmt[] {
     ],
     fresh: (prefix) => builder.fresh(prefix),
     scratch: (size) => builder.scratch(scalarType(anchor.dtype), size),
+    contraction: (structure) => {
+      builder.contraction = structure;
+    },
   };
   const rule = anchors[anchor.op as AnchorName] as AnchorLowering<OpName> | undefined;
   if (rule === undefined) throw new InternalError(`${anchor.op} ${anchor.label} has no kernel lowering`);
@@ -183,10 +187,13 @@ export function lowerPlan(plan: FusionPlan): Kernel[] {
     const builder = new KernelBuilder(plan, group);
     const flat = group.anchor === undefined && isFlat(group, plan);
     const raw = group.anchor === undefined ? lowerElementwise(builder) : lowerAnchor(builder, group.anchor);
-    const body = eliminateCommonSubexpressions(raw, () => builder.fresh('t'));
+    const fresh = () => builder.fresh('t');
+    const body = eliminateCommonSubexpressions(raw, fresh);
     const summary = group.nodes.map((n) => n.op).join(' + ');
     const bytes = builder.params.reduce((n, p) => n + p.size * BYTES[p.t], 0);
-    return { name: kernelName(index, group), nodes: group.nodes.map((n) => n.id), summary, params: builder.params, body, flops: estimateFlops(group), bytes, inPlaceSafe: flat && builder.params.every((p) => p.size === sizeOf(group.shape) || p.size === 1) };
+    const kernel: Kernel = { name: kernelName(index, group), nodes: group.nodes.map((n) => n.id), summary, params: builder.params, body, flops: estimateFlops(group), bytes, inPlaceSafe: flat && builder.params.every((p) => p.size === sizeOf(group.shape) || p.size === 1) };
+    if (builder.contraction !== undefined) kernel.contraction = { ...builder.contraction, epilogue: eliminateCommonSubexpressions(builder.contraction.epilogue, fresh) };
+    return kernel;
   });
 }
 
