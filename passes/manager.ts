@@ -108,7 +108,8 @@ export function runPipeline(outputs: readonly Node[], options: PipelineOptions =
   passes.push({ name: 'lower', skipped: false, ms: lowered.ms, summary: `${kernels.length} kernels` });
   if (dumpAfter.has('lower')) dumps.push({ pass: 'lower', text: kernels.map((k) => `${k.name}: ${k.summary}`).join('\n') });
 
-  const planned = timed(() => planMemory(kernels, buffersOf(plan), (k) => kernels[k]!.inPlaceSafe));
+  const scratch = kernels.flatMap((k) => k.params.filter((p) => p.buffer < 0).map((p) => ({ id: p.buffer, t: p.t, size: p.size, persistent: false })));
+  const planned = timed(() => planMemory(kernels, [...buffersOf(plan), ...scratch], (k) => kernels[k]!.inPlaceSafe));
   const memory = planned.value;
   passes.push({ name: 'plan-memory', skipped: false, ms: planned.ms, summary: `peak ${memory.peakBytes} B, bound ${memory.boundBytes} B` });
   if (dumpAfter.has('plan-memory')) {

@@ -20,4 +20,6 @@ export interface AnchorContext<N extends Node = Node> {
   emit(point: Point, value: Expr): Stmt[];
   /** A new variable name, unique in the kernel. */
   fresh(prefix: string): string;
+  /** A scratch buffer of `size` elements of the output's type, live only in this kernel; returns its buffer index. */
+  scratch(size: number): number;
 }

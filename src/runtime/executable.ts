@@ -123,8 +123,8 @@ export class Executable {
 
     this.arena = new ArrayBuffer(Math.max(memory.peakBytes, 16));
     for (const placement of memory.placements.values()) {
-      const node = this.graph.nodes[placement.id]!;
-      this.views.set(placement.id, arrayFor(node.dtype, this.arena, placement.byteOffset, placement.size));
+      const dtype = placement.id >= 0 ? this.graph.nodes[placement.id]!.dtype : placement.t === 'f64' ? 'float64' : placement.t === 'f32' ? 'float32' : 'int32';
+      this.views.set(placement.id, arrayFor(dtype, this.arena, placement.byteOffset, placement.size));
     }
     this.initializeSources(options.params ?? {});
 
