@@ -20,6 +20,16 @@ export interface Optimizer {
   getConfig(): Record<string, number | boolean>;
 }
 
+/**
+ * Returns the learning rate of the step whose 1-based count is `step`,
+ * with inverse-time decay as Keras 2 optimizers applied their `decay`
+ * option: lr / (1 + decay * (step - 1)).
+ */
+function decayedRate(learningRate: number, decay: number, step: Node): Node | number {
+  if (decay === 0) return learningRate;
+  return step.sub(1).mul(decay).add(1).reciprocal().mul(learningRate);
+}
+
 function checkRate(value: number, option: string, where: string, range: { min: number; max?: number; maxExclusive?: boolean }): number {
   const { min, max, maxExclusive } = range;
   const ok = typeof value === 'number' && Number.isFinite(value) && value >= min && (max === undefined || (maxExclusive ? value < max : value <= max));
@@ -37,6 +47,8 @@ export interface SGDOptions {
   momentum?: number;
   /** Nesterov momentum; defaults to false. */
   nesterov?: boolean;
+  /** Inverse-time decay of the learning rate per step, lr / (1 + decay * (step - 1)); defaults to 0 (constant). */
+  decay?: number;
 }
 
 /**
@@ -44,23 +56,33 @@ export interface SGDOptions {
  *   v' = momentum * v - lr * g
  *   w' = w + v'                         (classic)
  *   w' = w + momentum * v' - lr * g     (Nesterov)
+ * with lr decayed per step when `decay` is set.
  */
 export class SGD implements Optimizer {
   readonly className = 'SGD';
   readonly learningRate: number;
   readonly momentum: number;
   readonly nesterov: boolean;
+  readonly decay: number;
 
   constructor(options: SGDOptions = {}) {
     this.learningRate = checkRate(options.learningRate ?? 0.01, 'learningRate', 'SGD', { min: 0 });
     this.momentum = checkRate(options.momentum ?? 0, 'momentum', 'SGD', { min: 0, max: 1, maxExclusive: true });
     this.nesterov = options.nesterov ?? false;
+    this.decay = checkRate(options.decay ?? 0, 'decay', 'SGD', { min: 0 });
   }
 
   updates(params: readonly Node[], grads: readonly Node[], createState: StateFactory): ParamUpdate[] {
     const updates: ParamUpdate[] = [];
+    let rate: Node | number = this.learningRate;
+    if (this.decay > 0) {
+      const count = createState('sgd/step', []);
+      const nextCount = count.add(1);
+      rate = decayedRate(this.learningRate, this.decay, nextCount);
+      updates.push({ param: count, value: nextCount });
+    }
     params.forEach((param, i) => {
-      const step = grads[i]!.mul(this.learningRate);
+      const step = grads[i]!.mul(rate);
       if (this.momentum === 0) {
         updates.push({ param, value: param.sub(step) });
         return;
@@ -74,7 +96,7 @@ export class SGD implements Optimizer {
   }
 
   getConfig(): Record<string, number | boolean> {
-    return { learningRate: this.learningRate, momentum: this.momentum, nesterov: this.nesterov };
+    return { learningRate: this.learningRate, momentum: this.momentum, nesterov: this.nesterov, decay: this.decay };
   }
 }
 
@@ -87,6 +109,8 @@ export interface AdamOptions {
   beta2?: number;
   /** Defaults to 1e-7, as in Keras (PyTorch uses 1e-8). */
   epsilon?: number;
+  /** Inverse-time decay of the learning rate per step, lr / (1 + decay * (t - 1)); defaults to 0 (constant). */
+  decay?: number;
 }
 
 /**
@@ -94,6 +118,7 @@ export interface AdamOptions {
  *   m' = beta1 * m + (1 - beta1) * g
  *   v' = beta2 * v + (1 - beta2) * g^2
  *   w' = w - lr * sqrt(1 - beta2^t) / (1 - beta1^t) * m' / (sqrt(v') + epsilon)
+ * with lr decayed per step when `decay` is set.
  */
 export class Adam implements Optimizer {
   readonly className = 'Adam';
@@ -101,12 +126,14 @@ export class Adam implements Optimizer {
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
+  readonly decay: number;
 
   constructor(options: AdamOptions = {}) {
     this.learningRate = checkRate(options.learningRate ?? 0.001, 'learningRate', 'Adam', { min: 0 });
     this.beta1 = checkRate(options.beta1 ?? 0.9, 'beta1', 'Adam', { min: 0, max: 1, maxExclusive: true });
     this.beta2 = checkRate(options.beta2 ?? 0.999, 'beta2', 'Adam', { min: 0, max: 1, maxExclusive: true });
     this.epsilon = checkRate(options.epsilon ?? 1e-7, 'epsilon', 'Adam', { min: 0 });
+    this.decay = checkRate(options.decay ?? 0, 'decay', 'Adam', { min: 0 });
   }
 
   updates(params: readonly Node[], grads: readonly Node[], createState: StateFactory): ParamUpdate[] {
@@ -114,7 +141,7 @@ export class Adam implements Optimizer {
     const nextStep = step.add(1);
     const graph = step.graph;
     const correction = graph.sqrt(graph.sub(1, graph.pow(this.beta2, nextStep))).div(graph.sub(1, graph.pow(this.beta1, nextStep)));
-    const rate = correction.mul(this.learningRate);
+    const rate = correction.mul(decayedRate(this.learningRate, this.decay, nextStep));
 
     const updates: ParamUpdate[] = [{ param: step, value: nextStep }];
     params.forEach((param, i) => {
@@ -130,7 +157,7 @@ export class Adam implements Optimizer {
   }
 
   getConfig(): Record<string, number | boolean> {
-    return { learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
+    return { learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, decay: this.decay };
   }
 }
 

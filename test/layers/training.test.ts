@@ -112,7 +112,7 @@ describe('fit', () => {
   });
 });
 
-/** A one-weight-vector model whose loss is (w · x - t)^2, so each step can be computed by hand. */
+/** Returns a one-weight-vector model whose loss is (w · x - t)^2, so each step can be computed by hand. */
 function linearModel(optimizer: SGD | Adam) {
   const model = sequential([new Dense({ units: 1, useBias: false, kernelInitializer: { kind: 'constant', value: 0.5 } })], { inputShape: [2] });
   return model.compile({ optimizer, loss: 'meanSquaredError' });
@@ -142,6 +142,18 @@ describe('optimizers', () => {
     expectClose(model.getWeights().get('dense_1/kernel')!, w, 1e-5, 1e-7);
   });
 
+  it('SGD with decay matches the update rule', async () => {
+    const model = linearModel(new SGD({ learningRate: 0.01, decay: 0.5 }));
+    await model.fit(example, { epochs: 3, batchSize: 1, progress: false });
+
+    let w = [0.5, 0.5];
+    for (let t = 1; t <= 3; t++) {
+      const g = gradientAt(w);
+      w = w.map((wi, i) => wi - (0.01 / (1 + 0.5 * (t - 1))) * g[i]!);
+    }
+    expectClose(model.getWeights().get('dense_1/kernel')!, w, 1e-5, 1e-7);
+  });
+
   it('SGD with Nesterov momentum matches the update rule', async () => {
     const model = linearModel(new SGD({ learningRate: 0.01, momentum: 0.9, nesterov: true }));
     await model.fit(example, { epochs: 2, batchSize: 1, progress: false });
@@ -156,8 +168,8 @@ describe('optimizers', () => {
     expectClose(model.getWeights().get('dense_1/kernel')!, w, 1e-5, 1e-7);
   });
 
-  it('Adam matches the update rule', async () => {
-    const model = linearModel(new Adam({ learningRate: 0.1 }));
+  it.each([0, 0.5])('Adam with decay %d matches the update rule', async (decay) => {
+    const model = linearModel(new Adam({ learningRate: 0.1, decay }));
     await model.fit(example, { epochs: 3, batchSize: 1, progress: false });
 
     let w = [0.5, 0.5];
@@ -167,7 +179,7 @@ describe('optimizers', () => {
       const g = gradientAt(w);
       m = m.map((mi, i) => 0.9 * mi + 0.1 * g[i]!);
       v = v.map((vi, i) => 0.999 * vi + 0.001 * g[i]! ** 2);
-      const rate = (0.1 * Math.sqrt(1 - 0.999 ** t)) / (1 - 0.9 ** t);
+      const rate = ((0.1 / (1 + decay * (t - 1))) * Math.sqrt(1 - 0.999 ** t)) / (1 - 0.9 ** t);
       w = w.map((wi, i) => wi - (rate * m[i]!) / (Math.sqrt(v[i]!) + 1e-7));
     }
     expectClose(model.getWeights().get('dense_1/kernel')!, w, 1e-5, 1e-6);
@@ -222,10 +234,13 @@ describe('analysis outputs', () => {
     const g = graph();
     const x = g.input('x', [6, 3], 'float64');
     const labels = g.input('labels', [6], 'int32');
-    const [k1, b1, k2, b2] = ['dense_1/kernel', 'dense_1/bias', 'dense_2/kernel', 'dense_2/bias'].map((name) => g.param(name, name.endsWith('kernel') ? (name.startsWith('dense_1') ? [3, 4] : [4, 2]) : [name.startsWith('dense_1') ? 4 : 2], { dtype: 'float64' }));
-    const logits = x.matmul(k1!, { bias: b1!, activation: 'tanh' }).matmul(k2!, { bias: b2! });
+    const k1 = g.param('dense_1/kernel', [3, 4], { dtype: 'float64' });
+    const b1 = g.param('dense_1/bias', [4], { dtype: 'float64' });
+    const k2 = g.param('dense_2/kernel', [4, 2], { dtype: 'float64' });
+    const b2 = g.param('dense_2/bias', [2], { dtype: 'float64' });
+    const logits = x.matmul(k1, { bias: b1, activation: 'tanh' }).matmul(k2, { bias: b2 });
     const loss = g.softmaxCrossEntropy(logits, labels).mean();
-    const grads = grad(loss, [k1!, b1!, k2!, b2!]);
+    const grads = grad(loss, [k1, b1, k2, b2]);
     const params = Object.fromEntries(weights);
     const values = evaluate(grads, { x: data.images, labels: data.labels }, { params });
     const norm = (a: number, b: number) => Math.sqrt([...values[a]!.data, ...values[b]!.data].reduce((s, v) => s + v * v, 0));
