@@ -57,7 +57,8 @@ export function lineChart(options: ChartOptions): string {
   let [xMin, xMax] = xs.length === 0 ? [0, 1] : [Math.min(...xs), Math.max(...xs)];
   let [yMin, yMax] = ys.length === 0 ? [0, 1] : [Math.min(...ys), Math.max(...ys)];
   if (xMin === xMax) [xMin, xMax] = [xMin - 1, xMax + 1];
-  if (yMin === yMax) [yMin, yMax] = [yMin - 1, yMax + 1];
+  // A flat line gets a range around it: 0 to 1 for all zeros (no dead units), +-10% otherwise.
+  if (yMin === yMax) [yMin, yMax] = yMin === 0 ? [0, 1] : [yMin - 0.1 * Math.abs(yMin), yMax + 0.1 * Math.abs(yMax)];
   const yTicks = niceTicks(yMin, yMax);
   yMin = Math.min(yMin, yTicks[0]!);
   yMax = Math.max(yMax, yTicks[yTicks.length - 1]!);

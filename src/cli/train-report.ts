@@ -58,6 +58,7 @@ function series(runs: readonly RunResult[], name: string, value: (e: RunResult['
 }
 
 const percent = (value: number): string => `${(100 * value).toFixed(2)}%`;
+const percentTick = (value: number): string => `${Number((100 * value).toPrecision(4))}%`;
 
 function resultsTable(report: TrainReport): string {
   const rows = report.runs.map((run) => {
@@ -83,8 +84,8 @@ export function renderReportHtml(report: TrainReport): string {
   const runs = report.runs;
   const layersOf = (key: 'deadUnits' | 'gradNorms'): string[] => [...new Set(runs.flatMap((r) => r.epochs.flatMap((e) => Object.keys(e[key]))))];
   const charts: string[] = [
-    lineChart({ title: 'Loss', xLabel: 'epoch', yLabel: 'cross-entropy', series: [...series(runs, 'train', (e) => e.loss), ...series(runs, 'validation', (e) => e.valLoss, true)], yInclude: [0] }),
-    lineChart({ title: 'Accuracy', xLabel: 'epoch', yLabel: 'accuracy', series: [...series(runs, 'train', (e) => e.trainAccuracy, true), ...series(runs, 'validation', (e) => e.valAccuracy)], formatY: percent }),
+    lineChart({ title: 'Loss', xLabel: 'epoch', yLabel: 'cross-entropy', series: [...series(runs, 'train', (e) => e.loss, true), ...series(runs, 'validation', (e) => e.valLoss)], yInclude: [0] }),
+    lineChart({ title: 'Accuracy', xLabel: 'epoch', yLabel: 'accuracy', series: [...series(runs, 'train', (e) => e.trainAccuracy, true), ...series(runs, 'validation', (e) => e.valAccuracy)], formatY: percentTick }),
   ];
   const deadCharts = layersOf('deadUnits').map((layer) => {
     const units = runs.find((r) => r.epochs[0]?.units[layer] !== undefined)?.epochs[0]?.units[layer];
@@ -112,7 +113,7 @@ pre { background: #f6f6f6; padding: 8px; font-size: 12px; overflow-x: auto; }
 </head>
 <body>
 <h1>slope train: ReLU against LeakyReLU</h1>
-<p>${escapeXml(`${report.data.train} training and ${report.data.validation} validation images (${report.data.source === 'bundled' ? 'the digits bundled with the mnist package' : 'MNIST IDX files'}), ${config.epochs} epochs of batch ${config.batchSize}, Adam with learning rate ${config.learningRate} and decay ${config.decay}, seed ${config.seed}, backend ${config.backend}, ${report.jobs} run(s) at a time; ${report.totalSeconds.toFixed(1)} s in total.`)}</p>
+<p>${escapeXml(`${report.data.train} training and ${report.data.validation} validation images (${report.data.source === 'bundled' ? 'the digits bundled with the mnist package' : 'MNIST IDX files'}), ${config.epochs} epoch(s) of batch ${config.batchSize}, Adam with learning rate ${config.learningRate} and decay ${config.decay}, seed ${config.seed}, backend ${config.backend}, ${report.jobs} run(s) at a time; ${report.totalSeconds.toFixed(1)} s in total.`)}</p>
 <p><code>${escapeXml(report.command)}</code></p>
 <h2>Results</h2>
 ${resultsTable(report)}

@@ -3,7 +3,8 @@
 // kernels and their measured times.
 
 import type { Dataset } from '../data/dataset.ts';
-import { Adam, Conv2D, Dense, Flatten, LeakyReLU, MaxPooling2D, sequential } from '../layers/index.ts';
+import { Adam, Conv2D, Dense, Dropout, Flatten, LeakyReLU, MaxPooling2D, sequential } from '../layers/index.ts';
+import type { Layer } from '../layers/index.ts';
 import type { ActivationSpec, EpochLog, ProgressReporter, Sequential } from '../index.ts';
 
 export type ActivationChoice = 'relu' | 'leaky_relu';
@@ -23,6 +24,8 @@ export interface TrainConfig {
   filters: readonly [number, number];
   /** Units of the hidden dense layer. */
   denseUnits: number;
+  /** Dropout rate after Flatten and after the hidden dense layer; 0 for none. */
+  dropout: number;
 }
 
 /** One epoch as `slope train` reports it; accuracies are fractions in [0, 1]. */
@@ -67,8 +70,9 @@ export interface RunResult {
  * each followed by 2x2 max pooling, then a hidden dense layer and 10 logits.
  * Every hidden layer uses the run's activation.
  */
-export function buildCnn(activation: ActivationChoice, config: Pick<TrainConfig, 'alpha' | 'seed' | 'filters' | 'denseUnits'>, inputShape: readonly number[]): Sequential {
+export function buildCnn(activation: ActivationChoice, config: Pick<TrainConfig, 'alpha' | 'seed' | 'filters' | 'denseUnits' | 'dropout'>, inputShape: readonly number[]): Sequential {
   const act = (): ActivationSpec => (activation === 'relu' ? 'relu' : new LeakyReLU({ alpha: config.alpha }));
+  const dropout = (): Layer[] => (config.dropout > 0 ? [new Dropout({ rate: config.dropout })] : []);
   return sequential(
     [
       new Conv2D({ filters: config.filters[0], kernelSize: 3, activation: act(), kernelInitializer: 'heNormal' }),
@@ -76,7 +80,9 @@ export function buildCnn(activation: ActivationChoice, config: Pick<TrainConfig,
       new Conv2D({ filters: config.filters[1], kernelSize: 3, activation: act(), kernelInitializer: 'heNormal' }),
       new MaxPooling2D({ poolSize: 2 }),
       new Flatten(),
+      ...dropout(),
       new Dense({ units: config.denseUnits, activation: act(), kernelInitializer: 'heNormal' }),
+      ...dropout(),
       new Dense({ units: 10 }),
     ],
     { inputShape, seed: config.seed },

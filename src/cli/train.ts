@@ -23,15 +23,16 @@ import type { WorkerInput } from './train-worker.ts';
 
 /** Defaults of `slope train`, chosen so that both runs finish in about 3 minutes on 2 cores; see docs/train.md for the measurements. */
 export const TRAIN_DEFAULTS = {
-  epochs: 6,
+  epochs: 10,
   batchSize: 32,
-  learningRate: 0.001,
-  decay: 0,
+  learningRate: 0.002,
+  decay: 0.001,
   alpha: 0.2,
   seed: 0,
   out: 'out',
   filters: [8, 16] as const,
   denseUnits: 64,
+  dropout: 0,
 };
 
 export const TRAIN_HELP = `Usage: slope train [options]
@@ -49,6 +50,10 @@ Options:
   --decay X            inverse-time decay of the learning rate per step (default ${TRAIN_DEFAULTS.decay})
   --activation NAME    relu, leaky_relu or both (default both)
   --alpha X            LeakyReLU slope for x < 0 (default ${TRAIN_DEFAULTS.alpha})
+  --filters A,B        filters of the two conv layers (default ${TRAIN_DEFAULTS.filters.join(',')})
+  --dense-units N      units of the hidden dense layer (default ${TRAIN_DEFAULTS.denseUnits})
+  --dropout X          dropout rate after Flatten and after the hidden dense
+                       layer, in [0, 1) (default ${TRAIN_DEFAULTS.dropout})
   --backend NAME       compiler backend: js (default; the only one so far)
   --seed N             seed of initialisation, split, shuffles (default ${TRAIN_DEFAULTS.seed})
   --data DIR           train on the MNIST IDX files in DIR (60,000 train and
@@ -77,6 +82,13 @@ function numberOption(value: string | undefined, option: string, fallback: numbe
   return n;
 }
 
+function filtersOption(value: string | undefined): readonly [number, number] {
+  if (value === undefined) return TRAIN_DEFAULTS.filters;
+  const parts = value.split(',').map((part) => integerOption(part.trim(), '--filters', 0));
+  if (parts.length !== 2) throw new CliError(`Error in train: --filters must be two integers separated by a comma, such as 8,16, got ${JSON.stringify(value)}`);
+  return [parts[0]!, parts[1]!];
+}
+
 interface TrainOptions {
   config: TrainConfig;
   activations: ActivationChoice[];
@@ -101,6 +113,9 @@ export function parseTrainOptions(argv: readonly string[]): TrainOptions | undef
         decay: { type: 'string' },
         activation: { type: 'string' },
         alpha: { type: 'string' },
+        filters: { type: 'string' },
+        'dense-units': { type: 'string' },
+        dropout: { type: 'string' },
         backend: { type: 'string' },
         seed: { type: 'string' },
         data: { type: 'string' },
@@ -132,9 +147,11 @@ export function parseTrainOptions(argv: readonly string[]): TrainOptions | undef
     alpha: numberOption(values.alpha, '--alpha', TRAIN_DEFAULTS.alpha, -Infinity),
     seed: integerOption(values.seed, '--seed', TRAIN_DEFAULTS.seed, 0),
     backend,
-    filters: TRAIN_DEFAULTS.filters,
-    denseUnits: TRAIN_DEFAULTS.denseUnits,
+    filters: filtersOption(values.filters),
+    denseUnits: integerOption(values['dense-units'], '--dense-units', TRAIN_DEFAULTS.denseUnits),
+    dropout: numberOption(values.dropout, '--dropout', TRAIN_DEFAULTS.dropout, 0),
   };
+  if (config.dropout >= 1) throw new CliError(`Error in train: --dropout must be less than 1, got ${config.dropout}`);
   const options: TrainOptions = {
     config,
     activations,

@@ -9,8 +9,7 @@ import type { Shape } from '../graph/shape.ts';
 import { LayerError } from './errors.ts';
 import { evaluateModel, fitModel, predictModel } from './fit.ts';
 import type { EvaluateOptions, Evaluation, Examples, FitOptions, History } from './fit.ts';
-import { initSpec } from './layer.ts';
-import type { Layer } from './layer.ts';
+import { initSpec, Layer } from './layer.ts';
 import { lossByName } from './losses.ts';
 import type { Loss, LossName } from './losses.ts';
 import { buildForward, paramSeed } from './model-graph.ts';
@@ -64,7 +63,7 @@ export class Sequential {
   /** Appends a layer; only before the model is built. */
   add(layer: Layer): this {
     if (this.paramList !== undefined) throw new LayerError(`Error in add: the model is already built; add layer ${layer.label} before the first build, fit, evaluate or predict`);
-    if (!(layer instanceof Object) || typeof (layer as Layer).call !== 'function') {
+    if (!(layer instanceof Layer)) {
       throw new LayerError(`Error in add: expected a layer such as new Dense({ units: 10 }), got ${String(layer)}`);
     }
     if (this.layers.includes(layer)) throw new LayerError(`Error in add: layer ${layer.label} is already in the model; create a new layer to add another`);

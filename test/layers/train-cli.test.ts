@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTrainOptions } from '../../src/cli/train.ts';
 import { lineChart, niceTicks } from '../../src/cli/svg-chart.ts';
+import { encodeIdx } from '../data/idx-writer.ts';
 
 const run = promisify(execFile);
 const launcher = fileURLToPath(new URL('../../bin/slope.js', import.meta.url));
@@ -63,6 +64,37 @@ describe('slope train', () => {
     expect(html.match(/<svg /g)!.length).toBeGreaterThanOrEqual(2 + 3 + 4);
     expect(html).not.toMatch(/<script|src="http|href="http/);
   });
+});
+
+describe('slope train --data', () => {
+  let directory: string;
+
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'slope-train-idx-'));
+  });
+
+  afterAll(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('trains on MNIST IDX files', async () => {
+    // Random 28x28 images: the run only has to read them and finish.
+    const files = { train: 48, t10k: 16 };
+    for (const [prefix, count] of Object.entries(files)) {
+      const pixels = Uint8Array.from({ length: count * 784 }, (_, i) => (i * 37) % 256);
+      const labels = Uint8Array.from({ length: count }, (_, i) => i % 10);
+      await writeFile(join(directory, `${prefix}-images-idx3-ubyte`), encodeIdx('uint8', [count, 28, 28], pixels));
+      await writeFile(join(directory, `${prefix}-labels-idx1-ubyte`), encodeIdx('uint8', [count], labels));
+    }
+    const out = join(directory, 'out');
+    const args = [launcher, 'train', '--data', directory, '--epochs', '1', '--batch-size', '16', '--activation', 'leaky_relu', '--jobs', '1', '--out', out, '--json'];
+    const { stdout } = await run(process.execPath, args, { timeout: 60_000 });
+
+    const summary = JSON.parse(stdout);
+    expect(summary.runs.map((r: { activation: string }) => r.activation)).toEqual(['leaky_relu']);
+    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
+    expect(report.data).toEqual({ source: 'idx', train: 48, validation: 16 });
+  }, 90_000);
 });
 
 describe('train options', () => {
