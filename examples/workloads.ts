@@ -31,12 +31,17 @@ export function convLeakyForward(batch = 16): Workload {
   return { outputs: [convLeaky(batch).y] };
 }
 
+/** sum(y) of W2's forward and its gradients with respect to x, w and b. */
 export function convLeakyTrain(batch = 16): Workload {
   const { x, w, b, y } = convLeaky(batch);
-  return { outputs: [y, ...grad(y.sum(), [x, w, b])] };
+  const total = y.sum();
+  return { outputs: [total, ...grad(total, [x, w, b])] };
 }
 
-/** One SGD step of an MLP 784-256-128-10 with LeakyReLU(0.01), softmax cross-entropy on one-hot labels. */
+/**
+ * One SGD step of an MLP 784-256-128-10 with LeakyReLU(0.01), softmax
+ * cross-entropy on one-hot labels. Params are w1, b1, w2, b2, w3, b3.
+ */
 export function mlpTrain(batch = 64, learningRate = 0.01): Workload {
   const g = graph();
   const x = g.input('x', [batch, 784]);
@@ -45,8 +50,8 @@ export function mlpTrain(batch = 64, learningRate = 0.01): Workload {
   const params: Node[] = [];
   let h: Node = x;
   for (let layer = 0; layer < 3; layer++) {
-    const w = g.param(`w${layer}`, [sizes[layer]!, sizes[layer + 1]!], { init: 'heNormal', seed: layer + 1 });
-    const b = g.param(`b${layer}`, [sizes[layer + 1]!], { init: 'zeros' });
+    const w = g.param(`w${layer + 1}`, [sizes[layer]!, sizes[layer + 1]!], { init: 'heNormal', seed: layer + 1 });
+    const b = g.param(`b${layer + 1}`, [sizes[layer + 1]!], { init: 'zeros' });
     params.push(w, b);
     h = h.matmul(w, { bias: b, ...(layer < 2 ? { activation: (z: Node) => z.leakyRelu(0.01) } : {}) });
   }

@@ -1,24 +1,24 @@
 // Slope's rows in the benchmark, built from slope's public API
 // (`src/index.ts`), which is loaded lazily so the benchmark runs in any
-// checkout. Until that module exports `compile`, every slope row reports
-// "not available yet" and the peers are measured as usual.
-//
-// To plug a backend in, return one System per backend from
-// `createBackendSystems` (names such as 'slope-js' and 'slope-wasm', group
-// 'slope'). Each `setup` builds the workload's graph, and `compile` in the
-// returned Prepared compiles it and returns the milliseconds that took.
-// W6 then reports that figure, measured in a fresh process.
+// checkout. There is one row per backend that compile() accepts
+// ('slope-js', 'slope-wasm'); each `setup` builds the workload's graph with
+// examples/workloads.ts, and `compile` times compile() for W6.
 
-import type { System } from '../system.ts';
+import type { Executable } from '../../src/index.ts';
+import type { Workload as SlopeWorkload } from '../../examples/workloads.ts';
+import { convLeakyForward, convLeakyTrain, eltwiseChain, matmul512, mlpTrain } from '../../examples/workloads.ts';
+import type { Inputs, Prepared, System } from '../system.ts';
 import { SystemUnavailableError } from '../system.ts';
-import { WORKLOAD_IDS } from '../workloads.ts';
+import type { WorkloadId } from '../workloads.ts';
+import { CONV, ELTWISE, MATMUL, MLP, MLP_PARAMS, WORKLOAD_IDS } from '../workloads.ts';
 
 /** Slope's entry module, resolved from this file so the bench works from any directory. */
 const SLOPE_INDEX = new URL('../../src/index.ts', import.meta.url);
 
 /** The part of slope's public API that the benchmark relies on. */
 interface SlopeApi {
-  compile: (...args: never[]) => unknown;
+  compile: typeof import('../../src/index.ts').compile;
+  graph: typeof import('../../src/index.ts').graph;
 }
 
 /**
@@ -43,13 +43,81 @@ async function loadSlope(): Promise<SlopeApi | string> {
   return module as unknown as SlopeApi;
 }
 
-/**
- * Creates one system per slope backend.
- * TODO: build W1..W7 on slope's graph API and compile them here once the
- * signature of `compile` is settled. Until then this returns the reason.
- */
-function createBackendSystems(_api: SlopeApi): System[] | string {
-  return 'slope exports compile, but bench/systems/slope.ts does not build its workloads yet';
+/** The backends that this checkout's compile() accepts, probed by compiling a one-node graph. */
+function availableBackends(api: SlopeApi): string[] {
+  const g = api.graph();
+  const x = g.input('x', [1]);
+  return ['js', 'wasm'].filter((backend) => {
+    try {
+      api.compile([x.neg()], { backend });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Builds a workload's graph, compiles it for one backend and wraps it as a Prepared run. */
+function prepare(api: SlopeApi, backend: string, id: WorkloadId, inputs: Inputs): Prepared {
+  const target = id === 'W6' ? 'W4' : id;
+  const built = buildWorkload(target);
+  const feeds: Record<string, Float32Array> = {};
+  const params: Record<string, Float32Array> = {};
+  for (const [name, tensor] of Object.entries(inputs)) {
+    if (target === 'W4' && (MLP_PARAMS as readonly string[]).includes(name)) params[name] = tensor.data;
+    else feeds[name] = tensor.data;
+  }
+  let exe: Executable | undefined;
+  const build = () => {
+    const start = performance.now();
+    exe = api.compile(built.outputs, { backend, params, ...(built.updates === undefined ? {} : { updates: built.updates }) });
+    return performance.now() - start;
+  };
+  const executable = () => exe ?? (build(), exe!);
+  return {
+    compile: async () => build(),
+    run: () => {
+      const e = executable();
+      const outputs = e.run(feeds) as Float32Array[];
+      if (target !== 'W4') return outputs;
+      return [outputs[0]!, ...MLP_PARAMS.map((name) => e.getParam(name) as Float32Array)];
+    },
+    memory: () => {
+      const { peakBytes, boundBytes } = executable().memory;
+      return { peakBytes, requiredBytes: boundBytes };
+    },
+  };
+}
+
+function buildWorkload(id: WorkloadId): SlopeWorkload {
+  switch (id) {
+    case 'W1':
+      return matmul512(MATMUL.size);
+    case 'W2':
+      return convLeakyForward(CONV.batch);
+    case 'W3':
+      return convLeakyTrain(CONV.batch);
+    case 'W4':
+      return mlpTrain(MLP.batch, MLP.learningRate);
+    case 'W5':
+      return eltwiseChain(ELTWISE.size);
+    default:
+      throw new RangeError(`slope: workload ${id} is not built here`);
+  }
+}
+
+/** Creates one system per slope backend that compile() accepts. W7 needs the training job and is not built here. */
+function createBackendSystems(api: SlopeApi): System[] | string {
+  const backends = availableBackends(api);
+  if (backends.length === 0) return 'compile() accepts neither the js nor the wasm backend';
+  return backends.map((backend) => ({
+    name: `slope-${backend}`,
+    group: 'slope',
+    supports: (id: WorkloadId) => id !== 'W7',
+    init: async () => {},
+    setup: async (id: WorkloadId, inputs: Inputs) => prepare(api, backend, id, inputs),
+    dispose: async () => {},
+  }));
 }
 
 /** Creates a stand-in row whose `init` fails with the reason slope cannot run. */

@@ -106,8 +106,8 @@ export const anchors: { [K in AnchorName]: AnchorLowering<K> } = {
 
   // C[i, j] = sum_p A[i, p] B[p, j] over broadcast batch axes. Unless B is
   // transposed, a row of C accumulates in a scratch row in i-p-j order, so the
-  // inner loop reads B and writes the row contiguously; with B transposed, each
-  // element is a dot product of two contiguous rows, accumulated in a register.
+  // inner loop reads B and writes the row contiguously. With B transposed,
+  // each element is a dot product of two contiguous rows, kept in a register.
   matmul: (ctx) => {
     const { transposeA, transposeB } = ctx.node.attrs;
     const aShape = ctx.inputShape(0);

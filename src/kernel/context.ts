@@ -1,4 +1,4 @@
-// What an anchor's lowering sees: producers that give the value of an input
+// The interface of an anchor's lowering: producers that give the value of an input
 // element at a point (a buffer load, or an inlined elementwise expression),
 // and `emit`, which applies the fused epilogue to an output element and
 // stores what must be stored.

@@ -57,25 +57,25 @@ class KernelBuilder {
     return this.params.length - 1;
   }
 
-  /** The buffer holding a node's value, following reshape aliases. */
+  /** Returns the node whose buffer holds a node's value, following reshape aliases. */
   bufferOf(node: Node): Node {
     return this.plan.aliases.get(node.id) ?? node;
   }
 
-  /** The value of `node` at a point of its shape, seen from this kernel. */
+  /** Returns the value of `node` at a point of its shape, as this kernel reads it. */
   value(node: Node, point: Point): Expr {
     const t = scalarType(node.dtype);
-    if (node.is('constant') && node.size === 1) return num(node.attrs.value[0]!, t);
+    const source = this.bufferOf(node);
+    if (source.is('constant') && source.size === 1) return num(source.attrs.value[0]!, t);
     if (this.group.nodes.includes(node)) {
       if (!shapesEqual(point.shape, this.group.shape)) throw new InternalError(`${node.label} is read at a point of another shape inside its own kernel`);
       return fvar(`v${node.id}`, t);
     }
     if (this.plan.inline.has(node.id)) return this.expression(node, point);
-    const buffer = this.bufferOf(node);
-    return { k: 'load', t, buf: this.param(buffer, 'read'), index: point.flat() };
+    return { k: 'load', t, buf: this.param(source, 'read'), index: point.flat() };
   }
 
-  /** The elementwise expression of a node from its inputs' values at the point. */
+  /** Builds the elementwise expression of a node from its inputs' values at the point. */
   expression(node: Node, point: Point): Expr {
     if (node.is('broadcastTo')) return this.value(node.inputs[0]!, point.broadcastTo(node.inputs[0]!.shape));
     const args = node.inputs.map((input) => this.value(input, point.broadcastTo(input.shape)));
@@ -84,14 +84,20 @@ class KernelBuilder {
     return lowering(args, node.attrs, scalarType(node.dtype));
   }
 
-  /** Computes the group's elementwise nodes at a point and stores those that are read elsewhere. */
+  /**
+   * Computes the group's elementwise nodes at a point and stores those that
+   * are read elsewhere. Every store comes after every load, so an output
+   * placed in place of an input (plan-memory) never overwrites an element
+   * that a later node of the group still reads.
+   */
   finish(point: Point, from: number): Stmt[] {
-    const stmts: Stmt[] = [];
+    const lets: Stmt[] = [];
+    const stores: Stmt[] = [];
     for (const node of this.group.nodes.slice(from)) {
-      stmts.push({ k: 'let', name: `v${node.id}`, t: scalarType(node.dtype), init: this.expression(node, point) });
-      stmts.push(...this.store(node, point));
+      lets.push({ k: 'let', name: `v${node.id}`, t: scalarType(node.dtype), init: this.expression(node, point) });
+      stores.push(...this.store(node, point));
     }
-    return stmts;
+    return [...lets, ...stores];
   }
 
   store(node: Node, point: Point): Stmt[] {

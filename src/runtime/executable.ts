@@ -11,7 +11,7 @@ import type { Node } from '../graph/node.ts';
 import { formatShape } from '../graph/shape.ts';
 import type { Kernel } from '../kernel/ir.ts';
 import type { PassRecord, PipelineOptions, PipelineResult } from '../../passes/manager.ts';
-import { runPipeline } from '../../passes/manager.ts';
+import { runPipeline, SCRATCH_DTYPES } from '../../passes/manager.ts';
 import type { MemoryPlan } from '../../passes/plan-memory.ts';
 import { compileKernel, printKernel } from '../backend/js/codegen.ts';
 import type { CompiledKernel } from '../backend/js/codegen.ts';
@@ -38,7 +38,7 @@ export interface CompileOptions extends PipelineOptions {
   params?: Readonly<Record<string, ArrayLike<number>>>;
 }
 
-/** What a user can read about one kernel. */
+/** The readable description of one compiled kernel. */
 export interface KernelInfo {
   name: string;
   backend: BackendName;
@@ -52,6 +52,7 @@ export interface KernelInfo {
 }
 
 export class BackendError extends SlopeError {}
+
 
 function arrayFor(dtype: DType, buffer: ArrayBuffer, byteOffset: number, length: number): OutputArray {
   switch (dtype) {
@@ -123,7 +124,7 @@ export class Executable {
 
     this.arena = new ArrayBuffer(Math.max(memory.peakBytes, 16));
     for (const placement of memory.placements.values()) {
-      const dtype = placement.id >= 0 ? this.graph.nodes[placement.id]!.dtype : placement.t === 'f64' ? 'float64' : placement.t === 'f32' ? 'float32' : 'int32';
+      const dtype = placement.id >= 0 ? this.graph.nodes[placement.id]!.dtype : SCRATCH_DTYPES[placement.t];
       this.views.set(placement.id, arrayFor(dtype, this.arena, placement.byteOffset, placement.size));
     }
     this.initializeSources(options.params ?? {});
@@ -154,7 +155,7 @@ export class Executable {
     }
   }
 
-  /** The current values of a param (a copy). */
+  /** Returns a copy of a param's current values. */
   getParam(name: string): OutputArray {
     return this.paramView(name).slice();
   }
@@ -216,7 +217,7 @@ export class Executable {
     throw new SlopeError(`internal: output ${node.label} has no buffer`);
   }
 
-  /** A text report: passes with times, kernels before and after fusion, memory against its bound. */
+  /** Formats a text report: passes with times, kernels before and after fusion, memory against its bound. */
   report(): string {
     const lines = ['passes:'];
     for (const p of this.passes) lines.push(`  ${p.name.padEnd(12)} ${p.skipped ? 'skipped' : `${p.ms.toFixed(2)} ms`.padStart(10)}  ${p.summary}`);
