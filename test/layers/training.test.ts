@@ -168,7 +168,7 @@ describe('optimizers', () => {
     expectClose(model.getWeights().get('dense_1/kernel')!, w, 1e-5, 1e-7);
   });
 
-  it.each([0, 0.5])('Adam with decay %d matches the update rule', async (decay) => {
+  it.each([0, 0.5])('Adam with decay %s matches the update rule', async (decay) => {
     const model = linearModel(new Adam({ learningRate: 0.1, decay }));
     await model.fit(example, { epochs: 3, batchSize: 1, progress: false });
 
