@@ -184,3 +184,18 @@ describe('convolution kernels', () => {
     evaluate([maxPooled, avgPooled, dx!], feeds).forEach((r, i) => expectClose(compiled[i]!, r.data, 1e-5, 1e-6));
   });
 });
+
+describe('profile', () => {
+  it('times every kernel and leaves params unchanged', () => {
+    const g = graph();
+    const x = g.input('x', [3]);
+    const w = g.param('w', [3], { init: { kind: 'values', values: Float64Array.of(1, 2, 3) } });
+    const loss = x.mul(w).sum();
+    const [dw] = grad(loss, [w]);
+    const exe = compile([loss], { updates: [{ param: w, value: w.sub(dw!.mul(0.5)) }] });
+    const profile = exe.profile({ x: [1, 1, 2] }, 3);
+    expect(profile.map((p) => p.name)).toEqual(exe.kernels.map((k) => k.name));
+    for (const p of profile) expect(p.ms).toBeGreaterThanOrEqual(0);
+    expect(Array.from(exe.getParam('w'))).toEqual([1, 2, 3]);
+  });
+});
