@@ -43,6 +43,8 @@ export interface Runner {
   readonly moduleBytes?: Uint8Array;
   /** Runs every kernel once, in order. */
   run(): void;
+  /** Runs one kernel, by its index in execution order; used to time kernels one by one. */
+  runKernel(index: number): void;
 }
 
 export interface Backend {

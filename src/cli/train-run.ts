@@ -19,7 +19,7 @@ export interface TrainConfig {
   /** Slope of LeakyReLU runs. */
   alpha: number;
   seed: number;
-  backend: 'js';
+  backend: 'js' | 'wasm';
   /** Filters of the two conv layers. */
   filters: readonly [number, number];
   /** Units of the hidden dense layer. */
@@ -109,7 +109,7 @@ export async function trainRun(activation: ActivationChoice, data: { train: Data
   const started = performance.now();
   const { train, validation } = data;
   const model = buildCnn(activation, config, [train.height, train.width, train.channels]);
-  model.compile({ optimizer: new Adam({ learningRate: config.learningRate, decay: config.decay }), loss: 'softmaxCrossEntropy', metrics: ['accuracy'] });
+  model.compile({ optimizer: new Adam({ learningRate: config.learningRate, decay: config.decay }), loss: 'softmaxCrossEntropy', metrics: ['accuracy'], backend: config.backend });
   const history = await model.fit(train, { epochs: config.epochs, batchSize: config.batchSize, validation, seed: config.seed, progress });
   const seconds = (performance.now() - started) / 1000;
 

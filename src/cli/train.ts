@@ -30,7 +30,7 @@ export const TRAIN_DEFAULTS = {
   alpha: 0.2,
   seed: 0,
   out: 'out',
-  filters: [8, 16] as const,
+  filters: [16, 32] as const,
   denseUnits: 64,
   dropout: 0,
 };
@@ -54,7 +54,8 @@ Options:
   --dense-units N      units of the hidden dense layer (default ${TRAIN_DEFAULTS.denseUnits})
   --dropout X          dropout rate after Flatten and after the hidden dense
                        layer, in [0, 1) (default ${TRAIN_DEFAULTS.dropout})
-  --backend NAME       compiler backend: js (default; the only one so far)
+  --backend NAME       compiler backend: wasm (default, SIMD kernels) or js
+                       (readable kernels, slower)
   --seed N             seed of initialisation, split, shuffles (default ${TRAIN_DEFAULTS.seed})
   --data DIR           train on the MNIST IDX files in DIR (60,000 train and
                        10,000 test images) instead of the 10,000 bundled
@@ -136,8 +137,8 @@ export function parseTrainOptions(argv: readonly string[]): TrainOptions | undef
   const activation = values.activation ?? 'both';
   const activations: ActivationChoice[] | undefined = { relu: ['relu'], leaky_relu: ['leaky_relu'], both: ['relu', 'leaky_relu'] }[activation] as ActivationChoice[] | undefined;
   if (activations === undefined) throw new CliError(`Error in train: --activation must be relu, leaky_relu or both, got ${JSON.stringify(activation)}`);
-  const backend = values.backend ?? 'js';
-  if (backend !== 'js') throw new CliError(`Error in train: backend ${JSON.stringify(backend)} is not available; the available backend is js`);
+  const backend = values.backend ?? 'wasm';
+  if (backend !== 'js' && backend !== 'wasm') throw new CliError(`Error in train: --backend must be wasm or js, got ${JSON.stringify(backend)}`);
 
   const config: TrainConfig = {
     epochs: integerOption(values.epochs, '--epochs', TRAIN_DEFAULTS.epochs),

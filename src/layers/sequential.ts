@@ -2,6 +2,7 @@
 // the Keras-style compile / fit / evaluate / predict on top of the training
 // and inference steps.
 
+import type { BackendName } from '../backend/backend.ts';
 import { graph } from '../graph/graph.ts';
 import { initialize } from '../graph/init.ts';
 import { formatShape, sizeOf } from '../graph/shape.ts';
@@ -32,6 +33,8 @@ export interface CompileOptions {
   loss: LossName;
   /** ['accuracy'] reports the fraction of examples whose largest output is the labelled class. */
   metrics?: readonly 'accuracy'[];
+  /** The backend that compiles the training and inference steps: 'js' (default) or 'wasm'. */
+  backend?: BackendName;
 }
 
 /** The training configuration set by `compile`. */
@@ -43,6 +46,8 @@ export interface TrainingConfig {
 
 export class Sequential {
   readonly layers: Layer[] = [];
+  /** The backend that compiles this model's steps; set by compile. */
+  backend: BackendName = 'js';
   readonly seed: number;
   private inputShapeValue: Shape | undefined;
   private outputShapeValue: Shape | undefined;
@@ -145,7 +150,7 @@ export class Sequential {
     if (this.paramList === undefined) {
       throw new LayerError(`Error in ${what}: the model is not built yet; pass inputShape to sequential(), or call build(inputShape), fit, evaluate or predict first`);
     }
-    return { layers: this.layers, inputShape: this.inputShapeValue!, outputShape: this.outputShapeValue!, seed: this.seed, weights: this.weightValues, params: this.paramList };
+    return { layers: this.layers, inputShape: this.inputShapeValue!, outputShape: this.outputShapeValue!, seed: this.seed, weights: this.weightValues, params: this.paramList, backend: this.backend };
   }
 
   /** Returns the model as the training and inference steps see it, building it from `inputShape` first if needed. */
@@ -194,6 +199,7 @@ export class Sequential {
       throw new LayerError('Error in compile: the accuracy metric needs int32 class labels, so it works with the softmaxCrossEntropy loss only');
     }
     this.trainingConfig = { optimizer, loss, accuracy };
+    this.backend = options.backend ?? 'js';
     this.optimizerState.clear();
     return this;
   }

@@ -4,6 +4,7 @@
 // maxima that dead-unit counting needs). Both have a fixed batch size, as
 // every compiled shape is static.
 
+import type { BackendName } from '../backend/backend.ts';
 import type { FeedValue } from '../graph/feeds.ts';
 import { graph } from '../graph/graph.ts';
 import { Rng } from '../graph/init.ts';
@@ -28,6 +29,8 @@ export interface ModelSpec {
   seed: number;
   /** Current values of the model's params, by name. */
   weights: ReadonlyMap<string, Float32Array>;
+  /** The backend that compiles the steps. */
+  backend: BackendName;
 }
 
 /** Name prefix of optimizer state params, so they never clash with layer params (whose names start with a layer name). */
@@ -94,7 +97,7 @@ export class TrainStep {
       if (saved !== undefined && saved.length === sizeOf(g.sources.get(name)!.shape)) initial[name] = saved;
     }
 
-    this.executable = compile(outputs, { updates, params: initial });
+    this.executable = compile(outputs, { updates, params: initial, backend: model.backend });
     this.gradNormLayers = layers;
     this.stateNames = stateNames;
     this.paramNames = forward.params.map((p) => p.name);
@@ -176,7 +179,7 @@ export class InferenceStep {
 
     const params: Record<string, Float32Array> = {};
     for (const p of forward.params) params[p.name] = model.weights.get(p.name)!;
-    this.executable = compile(outputs, { params });
+    this.executable = compile(outputs, { params, backend: model.backend });
     this.exampleSize = sizeOf(model.inputShape);
     this.batch = new Float32Array(batchSize * this.exampleSize);
   }

@@ -223,13 +223,13 @@ export class Executable {
     const needed = this.graph.inputs.filter((n) => this.views.has(n.id));
     validateFeeds(feeds, needed, this.graph.inputs, 'profile');
     for (const node of needed) this.views.get(node.id)!.set(feeds[node.name!] as ArrayLike<number>);
-    const totals = new Float64Array(this.compiled.length);
+    const totals = new Float64Array(this.kernels.length);
     for (let run = 0; run < runs; run++) {
-      this.compiled.forEach(({ fn, args }, i) => {
+      for (let i = 0; i < this.kernels.length; i++) {
         const start = performance.now();
-        fn(...args);
+        this.runner.runKernel(i);
         totals[i] += performance.now() - start;
-      });
+      }
     }
     return this.kernels.map((k, i) => ({ name: k.name, summary: k.summary, ms: totals[i]! / runs }));
   }

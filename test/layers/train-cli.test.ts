@@ -39,7 +39,7 @@ describe('slope train', () => {
       expect(epoch.valAccuracy).toBeGreaterThanOrEqual(0);
       expect(epoch.valAccuracy).toBeLessThanOrEqual(1);
       expect(epoch.imagesPerSecond).toBeGreaterThan(0);
-      expect(epoch.units).toEqual({ conv2d_1: 8, conv2d_2: 16, dense_1: 64 });
+      expect(epoch.units).toEqual({ conv2d_1: 16, conv2d_2: 32, dense_1: 64 });
       expect(Object.keys(epoch.deadUnits)).toEqual(['conv2d_1', 'conv2d_2', 'dense_1']);
       expect(Object.keys(epoch.gradNorms)).toEqual(['conv2d_1', 'conv2d_2', 'dense_1', 'dense_2']);
       for (const norm of Object.values(epoch.gradNorms)) expect(norm).toBeGreaterThan(0);
@@ -110,8 +110,13 @@ describe('train options', () => {
     expect(() => parseTrainOptions(['--activation', 'LeakyReLU'])).toThrow(/relu, leaky_relu or both/);
   });
 
-  it('reject an unavailable backend', () => {
-    expect(() => parseTrainOptions(['--backend', 'wasm'])).toThrow(/available backend is js/);
+  it('reject an unknown backend', () => {
+    expect(() => parseTrainOptions(['--backend', 'cuda'])).toThrow(/--backend must be wasm or js, got "cuda"/);
+  });
+
+  it('default to the wasm backend', () => {
+    expect(parseTrainOptions([])?.config.backend).toBe('wasm');
+    expect(parseTrainOptions(['--backend', 'js'])?.config.backend).toBe('js');
   });
 
   it('reject a non-integer epoch count', () => {

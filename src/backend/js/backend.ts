@@ -25,6 +25,7 @@ export const jsBackend: Backend = {
       run: () => {
         for (const { fn, args } of compiled) fn(...args);
       },
+      runKernel: (index) => compiled[index]!.fn(...compiled[index]!.args),
     };
   },
 };

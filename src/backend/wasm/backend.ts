@@ -152,6 +152,7 @@ export function wasmBackend(options: WasmOptions = {}): Backend {
         run: () => {
           for (const call of calls) call();
         },
+        runKernel: (index) => calls[index]!(),
       };
     },
   };
