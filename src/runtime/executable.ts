@@ -204,13 +204,36 @@ export class Executable {
   run(feeds: Feeds = {}): OutputArray[] {
     const needed = this.graph.inputs.filter((n) => this.views.has(n.id));
     validateFeeds(feeds, needed, this.graph.inputs, 'run');
-    for (const node of needed) this.views.get(node.id)!.set(feeds[node.name!] as ArrayLike<number>);
+    this.copyFeeds(needed, feeds);
     this.runner.run();
     const results = this.outputs.map((o) => this.outputValue(o));
     // New param values are read only after every kernel ran, so no kernel sees a half-updated param.
     const next = this.updateTargets.map((u) => this.outputValue(u.value));
     this.updateTargets.forEach((u, i) => this.paramView(u.name).set(next[i]!));
     return results;
+  }
+
+  /**
+   * Returns the live array behind an input, in the executable's own memory.
+   * Writing into it and passing it back as that input's feed skips the copy
+   * that run() otherwise makes; it stays valid for the executable's lifetime.
+   */
+  inputView(name: string): OutputArray {
+    const node = this.graph.inputs.find((n) => n.name === name);
+    const view = node === undefined ? undefined : this.views.get(node.id);
+    if (view === undefined) {
+      throw new FeedError(`Error in inputView: no input ${JSON.stringify(name)} that the outputs read; the inputs they read are ${this.graph.inputs.filter((n) => this.views.has(n.id)).map((n) => JSON.stringify(n.name)).join(', ') || '(none)'}`);
+    }
+    return view;
+  }
+
+  /** Copies each feed into its input's buffer, unless the feed is that buffer's own view. */
+  private copyFeeds(needed: readonly Node[], feeds: Feeds): void {
+    for (const node of needed) {
+      const view = this.views.get(node.id)!;
+      const feed = feeds[node.name!];
+      if (feed !== view) view.set(feed as ArrayLike<number>);
+    }
   }
 
   /**
@@ -222,7 +245,7 @@ export class Executable {
     if (!Number.isInteger(runs) || runs < 1) throw new SlopeError(`Error in profile: runs must be a positive integer, got ${JSON.stringify(runs)}`);
     const needed = this.graph.inputs.filter((n) => this.views.has(n.id));
     validateFeeds(feeds, needed, this.graph.inputs, 'profile');
-    for (const node of needed) this.views.get(node.id)!.set(feeds[node.name!] as ArrayLike<number>);
+    this.copyFeeds(needed, feeds);
     const totals = new Float64Array(this.kernels.length);
     for (let run = 0; run < runs; run++) {
       for (let i = 0; i < this.kernels.length; i++) {

@@ -199,3 +199,18 @@ describe('profile', () => {
     expect(Array.from(exe.getParam('w'))).toEqual([1, 2, 3]);
   });
 });
+
+describe('input views', () => {
+  it('run without a copy when the feed is the input view', () => {
+    const g = graph();
+    const x = g.input('x', [3]);
+    const exe = compile(x.mul(2));
+    const view = exe.inputView('x');
+    view.set([1, 2, 3]);
+    expect(Array.from(exe.run({ x: view })[0]!)).toEqual([2, 4, 6]);
+    view[0] = 10;
+    expect(Array.from(exe.run({ x: view })[0]!)).toEqual([20, 4, 6]);
+    expect(Array.from(exe.run({ x: [0, 0, 1] })[0]!)).toEqual([0, 0, 2]);
+    expect(() => exe.inputView('y')).toThrow(/no input "y" that the outputs read; the inputs they read are "x"/);
+  });
+});

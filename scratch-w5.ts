@@ -1,0 +1,13 @@
+import { compile } from '/work/main/src/index.ts';
+import { eltwiseChain } from '/work/main/examples/workloads.ts';
+const n = 1 << 20;
+const rnd = () => Float32Array.from({ length: n }, (_, i) => Math.sin(i));
+const f = { x: rnd(), a: rnd(), b: rnd(), c: rnd() };
+const exe = compile(eltwiseChain().outputs, { backend: 'wasm' });
+for (let i = 0; i < 5; i++) exe.run(f);
+const med = (g: () => void) => { const t: number[] = []; for (let i = 0; i < 15; i++) { const s = performance.now(); g(); t.push(performance.now() - s); } t.sort((a, b) => a - b); return t[7]!.toFixed(3); };
+console.log('run', med(() => exe.run(f)));
+console.log('kernels only', med(() => exe.profile(f, 1)));
+console.log(exe.profile(f, 10));
+const dst = new Float32Array(4 * n); console.log('copy 16MB', med(() => { dst.set(f.x, 0); dst.set(f.a, n); dst.set(f.b, 2*n); dst.set(f.c, 3*n); }));
+console.log(exe.kernels[0]!.source.slice(0, 1500));
