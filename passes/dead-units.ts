@@ -355,5 +355,7 @@ function combine(setup: Setup, leaves: { region: BoxArrays; result: BoxResult }[
   return { kind: 'static', layers, outputs, leaves: leafBoxes, ms };
 }
 
+export { analyzeDynamic } from './dead-units/dynamic.ts';
+export type { DataSource, DynamicLayer, DynamicOptions, DynamicReport, GradientStats, GradientTarget, UnitActivity } from './dead-units/dynamic.ts';
 export { DeadUnitsError } from './dead-units/units.ts';
 export type { ActivationLayer, ActivationOp, NonPositiveLabel, UnitCounts, UnitStatus } from './dead-units/units.ts';

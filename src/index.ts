@@ -17,8 +17,21 @@ export { toDot } from './graph/dot.ts';
 export { evaluate } from './interp/interpreter.ts';
 export type { Tensor } from './interp/tensor.ts';
 export { grad, hvp, jvp, valueAndGrad } from '../passes/grad.ts';
-export { analyzeStatic, DeadUnitsError } from '../passes/dead-units.ts';
-export type { ActivationOp, BoundsReport, InputBox, InputRegion, StaticLayer, StaticOptions, StaticReport, UnitStatus } from '../passes/dead-units.ts';
+export { analyzeDynamic, analyzeStatic, DeadUnitsError } from '../passes/dead-units.ts';
+export type {
+  ActivationOp,
+  BoundsReport,
+  DataSource,
+  DynamicLayer,
+  DynamicOptions,
+  DynamicReport,
+  InputBox,
+  InputRegion,
+  StaticLayer,
+  StaticOptions,
+  StaticReport,
+  UnitStatus,
+} from '../passes/dead-units.ts';
 export * from './errors.ts';
 export { registry } from './ops/index.ts';
 export type { OpAttrs, OpName } from './ops/index.ts';
