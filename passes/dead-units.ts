@@ -357,5 +357,7 @@ function combine(setup: Setup, leaves: { region: BoxArrays; result: BoxResult }[
 
 export { analyzeDynamic } from './dead-units/dynamic.ts';
 export type { DataSource, DynamicLayer, DynamicOptions, DynamicReport, GradientStats, GradientTarget, UnitActivity } from './dead-units/dynamic.ts';
+export { deadUnitAnnotations, deadUnitColors, deadUnitsJson, formatDeadUnitsTable, summarizeLayers } from './dead-units/report.ts';
+export type { DeadUnitColors, DeadUnitReport, LayerCounts, LayerSummary } from './dead-units/report.ts';
 export { DeadUnitsError } from './dead-units/units.ts';
 export type { ActivationLayer, ActivationOp, NonPositiveLabel, UnitCounts, UnitStatus } from './dead-units/units.ts';

@@ -17,16 +17,27 @@ export { toDot } from './graph/dot.ts';
 export { evaluate } from './interp/interpreter.ts';
 export type { Tensor } from './interp/tensor.ts';
 export { grad, hvp, jvp, valueAndGrad } from '../passes/grad.ts';
-export { analyzeDynamic, analyzeStatic, DeadUnitsError } from '../passes/dead-units.ts';
+export {
+  analyzeDynamic,
+  analyzeStatic,
+  DeadUnitsError,
+  deadUnitAnnotations,
+  deadUnitColors,
+  deadUnitsJson,
+  formatDeadUnitsTable,
+  summarizeLayers,
+} from '../passes/dead-units.ts';
 export type {
   ActivationOp,
   BoundsReport,
   DataSource,
+  DeadUnitReport,
   DynamicLayer,
   DynamicOptions,
   DynamicReport,
   InputBox,
   InputRegion,
+  LayerSummary,
   StaticLayer,
   StaticOptions,
   StaticReport,
