@@ -78,8 +78,12 @@ function activationArbitrary(width: number): fc.Arbitrary<ActivationSpec> {
   );
 }
 
-/** Networks of 1 to 3 layers of width 1 to 4 over a box of 1 to 3 inputs, with relu only when `reluOnly`. */
-export function networkArbitrary(options: { reluOnly?: boolean; maxLayers?: number; maxBatch?: number } = {}): fc.Arbitrary<NetworkSpec> {
+/**
+ * Generates networks of 1 to 3 layers of width 1 to 4 over a box of 1 to 3
+ * inputs, with relu only when `reluOnly`. `biasShift` lowers each layer's
+ * biases by up to that amount, so that some units are dead.
+ */
+export function networkArbitrary(options: { reluOnly?: boolean; maxLayers?: number; maxBatch?: number; biasShift?: number } = {}): fc.Arbitrary<NetworkSpec> {
   return fc
     .record({
       inputs: fc.integer({ min: 1, max: 3 }),
@@ -91,7 +95,7 @@ export function networkArbitrary(options: { reluOnly?: boolean; maxLayers?: numb
         const fanIn = k === 0 ? inputs : widths[k - 1]!;
         return fc.record({
           weights: fc.array(fc.array(weight, { minLength: width, maxLength: width }), { minLength: fanIn, maxLength: fanIn }),
-          bias: fc.array(weight, { minLength: width, maxLength: width }),
+          bias: fc.tuple(fc.array(weight, { minLength: width, maxLength: width }), fc.double({ min: 0, max: options.biasShift ?? 0, noNaN: true })).map(([bias, shift]) => bias.map((b) => b - shift)),
           activation: options.reluOnly ? fc.constant<ActivationSpec>({ op: 'relu' }) : activationArbitrary(width),
         });
       });
@@ -106,7 +110,7 @@ export function networkArbitrary(options: { reluOnly?: boolean; maxLayers?: numb
     });
 }
 
-/** A seeded uniform sample of the box, corners first, as rows of a batch of the network's batch size. */
+/** Samples the box uniformly with a seed, corners first, one row per sample. */
 export function sampleBox(spec: NetworkSpec, count: number, seed: number): Float64Array[] {
   let state = seed >>> 0;
   const next = () => {
