@@ -16,11 +16,16 @@
 //   reads is computed by that group or by an earlier one; otherwise it starts
 //   a group of its own. Chains and trees of elementwise ops so become one
 //   loop, and an anchor absorbs its bias, activation and residual add.
-// - An elementwise node whose consumers are all anchors is inlined: it gets
-//   no buffer, and each consuming kernel recomputes it where it loads it.
-//   That is how a reduction absorbs its producers, and how the gradient of an
-//   activation, leakyReluGrad(z, dy), enters the two conv back-propagation
-//   kernels and the bias-gradient reduction without a kernel of its own.
+// - An elementwise node that joins no group, and whose consumers are all
+//   anchors (or nodes inlined in turn), is inlined: it gets no buffer, and
+//   each consuming kernel recomputes it where it loads it. That is how a
+//   reduction absorbs its producers.
+// - Joining wins over inlining, so a value is computed once where possible:
+//   the gradient of an activation, leakyReluGrad(z, dy), becomes the
+//   epilogue of the kernel that computes dy (the next layer's
+//   conv2dBackpropInput or matmul), and the two conv back-propagation
+//   kernels and the bias-gradient reduction read it. When dy is a constant
+//   (the gradient of sum(y)), it joins the forward kernel that computes z.
 // - reshape is an alias: it shares its input's buffer.
 // - A node is stored to a buffer when it is an output or a node outside its
 //   group reads it; the others live only in registers.
@@ -127,14 +132,16 @@ export function fuse(outputs: readonly Node[], options: FuseOptions = {}): Fusio
   const aliases = new Map<number, Node>();
 
   for (const node of nodes) {
-    if (isSource(node) || inline.has(node.id)) continue;
+    if (isSource(node)) continue;
+    let target: FusionGroup | undefined;
+    if (enabled && isElementwise(node)) target = joinableGroup(node, groupOf, inline);
+    if (target === undefined && inline.has(node.id)) continue;
+    inline.delete(node.id);
     if (node.op === 'reshape') {
       const source = node.inputs[0]!;
       aliases.set(node.id, aliases.get(source.id) ?? source);
       continue;
     }
-    let target: FusionGroup | undefined;
-    if (enabled && isElementwise(node)) target = joinableGroup(node, groupOf, inline);
     if (target === undefined) {
       target = { index: groups.length, nodes: [], shape: node.shape, ...(isElementwise(node) ? {} : { anchor: node }) };
       groups.push(target);
@@ -160,7 +167,7 @@ export function fuse(outputs: readonly Node[], options: FuseOptions = {}): Fusio
   return { groups, inline, aliases, stored, nodes, outputs };
 }
 
-/** The latest group that `node` may join, or undefined. */
+/** Returns the latest group that `node` may join, or undefined. */
 function joinableGroup(node: Node, groupOf: Map<number, FusionGroup>, inline: ReadonlySet<number>): FusionGroup | undefined {
   const inputGroups = node.inputs.map((i) => groupOf.get(i.id));
   const candidates = [...new Set(inputGroups.filter((g): g is FusionGroup => g !== undefined))].sort((a, b) => b.index - a.index);

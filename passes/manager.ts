@@ -60,7 +60,7 @@ function timed<T>(run: () => T): { value: T; ms: number } {
   return { value, ms: performance.now() - start };
 }
 
-/** The buffers of a lowered program: sources and stored nodes, persistent or not. */
+/** Lists the buffers of a lowered program: sources and stored nodes, persistent or not. */
 export function buffersOf(plan: FusionPlan): BufferInfo[] {
   const outputs = new Set(plan.outputs.map((o) => (plan.aliases.get(o.id) ?? o).id));
   const buffers: BufferInfo[] = [];
@@ -108,7 +108,8 @@ export function runPipeline(outputs: readonly Node[], options: PipelineOptions =
   passes.push({ name: 'lower', skipped: false, ms: lowered.ms, summary: `${kernels.length} kernels` });
   if (dumpAfter.has('lower')) dumps.push({ pass: 'lower', text: kernels.map((k) => `${k.name}: ${k.summary}`).join('\n') });
 
-  const planned = timed(() => planMemory(kernels, buffersOf(plan), (k) => kernels[k]!.inPlaceSafe));
+  const scratch = kernels.flatMap((k) => k.params.filter((p) => p.buffer < 0).map((p) => ({ id: p.buffer, t: p.t, size: p.size, persistent: false })));
+  const planned = timed(() => planMemory(kernels, [...buffersOf(plan), ...scratch], (k) => kernels[k]!.inPlaceSafe));
   const memory = planned.value;
   passes.push({ name: 'plan-memory', skipped: false, ms: planned.ms, summary: `peak ${memory.peakBytes} B, bound ${memory.boundBytes} B` });
   if (dumpAfter.has('plan-memory')) {

@@ -87,8 +87,8 @@ class Arena {
 }
 
 /**
- * Places buffers. `inPlaceCandidates(k)` tells whether kernel k reads and
- * writes every buffer at one flat index, so that in-place writes are safe.
+ * Places every buffer in one arena. `inPlaceSafe(k)` is true when kernel k
+ * reads and writes every buffer at one flat index, so in-place writes are safe there.
  */
 export function planMemory(kernels: readonly Kernel[], buffers: readonly BufferInfo[], inPlaceSafe: (k: number) => boolean): MemoryPlan {
   const info = new Map(buffers.map((b) => [b.id, b]));

@@ -1,5 +1,5 @@
 // A program is a graph with the outputs a caller wants from it. Passes map
-// programs to programs, so a pass that rebuilds the graph can say where each
+// programs to programs, so a pass that rebuilds the graph returns where each
 // output went.
 
 import type { Graph } from '../src/graph/graph.ts';

@@ -1,8 +1,10 @@
 // simplify: rebuilds a program's graph with only what its outputs need.
 //
-// - dead-code elimination: nodes the outputs do not depend on are dropped;
+// - dead-code elimination: nodes the outputs do not depend on are dropped,
+//   except inputs and params, which keep their names for feeds and updates;
 // - constant folding: an op whose inputs are all constants becomes a constant
 //   (up to MAX_FOLDED_ELEMENTS elements), evaluated by the reference semantics;
+//   an elementwise op of broadcast scalars becomes a broadcast scalar;
 // - algebraic identities: x*1, 1*x, x+0, 0+x, x-0, x/1, neg(neg x), reshape of
 //   reshape, reshape or broadcastTo to the same shape, transpose of transpose,
 //   cast to the same dtype, and stopGradient (gradients are already built).
@@ -18,6 +20,7 @@ import type { OpName } from '../src/ops/attrs.ts';
 import type { OpDef } from '../src/ops/def.ts';
 import { registry } from '../src/ops/index.ts';
 import type { Program } from './program.ts';
+import { isPointwise } from '../src/kernel/pointwise.ts';
 
 const MAX_FOLDED_ELEMENTS = 4096;
 
@@ -31,6 +34,12 @@ function uniformValue(node: Node): number | undefined {
   const values = node.attrs.value;
   const first = values[0];
   return first !== undefined && values.every((v) => Object.is(v, first)) ? first : undefined;
+}
+
+/** The value of a node that is one number broadcast everywhere: a uniform constant or a broadcast of one. */
+function scalarOf(node: Node): number | undefined {
+  if (node.is('broadcastTo')) return scalarOf(node.inputs[0]!);
+  return uniformValue(node);
 }
 
 function composePermutations(inner: readonly number[], outer: readonly number[]): number[] {
@@ -92,7 +101,10 @@ export function simplify(program: Program, options: SimplifyOptions = {}): Progr
   const mapped = new Map<number, Node>();
   const seen = new Map<string, Node>();
 
-  for (const node of ancestors(program.outputs)) {
+  // Every input and param is kept, needed or not, so feeds and params keep their names.
+  const needed = new Set(ancestors(program.outputs).map((n) => n.id));
+  const kept = program.graph.nodes.filter((n) => needed.has(n.id) || n.op === 'input' || n.op === 'param');
+  for (const node of kept) {
     const inputs = node.inputs.map((i) => mapped.get(i.id)!);
     let result: Node | undefined;
 
@@ -102,6 +114,13 @@ export function simplify(program: Program, options: SimplifyOptions = {}): Progr
       if (identities) result = identity(out, node, inputs);
       // broadcastTo and reshape of constants stay unfolded: folding would only copy values into a buffer.
       const movesOnly = node.op === 'broadcastTo' || (node.op === 'reshape' && node.size > 1);
+      // An elementwise op of broadcast scalars is a broadcast scalar: fold it without materialising the tensor.
+      if (result === undefined && fold && isPointwise(node.op) && inputs.length > 0 && inputs.every((i) => scalarOf(i) !== undefined)) {
+        const def = registry[node.op] as OpDef<OpName>;
+        const scalars = inputs.map((i) => ({ shape: [], dtype: i.dtype, data: Float64Array.of(scalarOf(i)!) }));
+        const value = def.evaluate(scalars, node.attrs, { shape: [], dtype: node.dtype })[0]!;
+        result = out.fill(value, node.shape, node.dtype);
+      }
       if (result === undefined && fold && !movesOnly && inputs.length > 0 && inputs.every((i) => i.is('constant')) && node.size <= MAX_FOLDED_ELEMENTS) {
         const def = registry[node.op] as OpDef<OpName>;
         const tensors = inputs.map((i) => ({ shape: i.shape, dtype: i.dtype, data: (i as Node<'constant'>).attrs.value }));
@@ -122,5 +141,9 @@ export function simplify(program: Program, options: SimplifyOptions = {}): Progr
     }
     mapped.set(node.id, result);
   }
-  return { graph: out, outputs: program.outputs.map((o) => mapped.get(o.id)!) };
+  const simplified = { graph: out, outputs: program.outputs.map((o) => mapped.get(o.id)!) };
+  // Rewrites can orphan nodes built before them (a folded constant's old inputs); copy once more without them.
+  const live = new Set(ancestors(simplified.outputs).map((n) => n.id));
+  const orphans = out.nodes.some((n) => !live.has(n.id) && n.op !== 'input' && n.op !== 'param');
+  return !orphans ? simplified : simplify(simplified, { fold: false, identities: false, cse: false });
 }

@@ -68,9 +68,12 @@ export function resolveActivation(spec: ActivationSpec, where = 'activation'): A
   if (typeof spec === 'string' && Object.hasOwn(BY_NAME, spec)) return BY_NAME[spec]!;
 
   const requested = typeof spec === 'string' ? spec : String(spec);
-  const suggestion = typeof spec === 'string' ? nearestActivationName(spec) : undefined;
+  let suggestion = typeof spec === 'string' ? nearestActivationName(spec) : undefined;
   let hint = suggestion === undefined ? '' : ` Did you mean '${suggestion}'?`;
   if (suggestion === 'leaky_relu' || suggestion === 'leakyRelu') {
+    // Both spellings are equally near a name such as 'LeakyReLU'; the error
+    // reports the Keras spelling in its message and its suggestion field alike.
+    suggestion = 'leaky_relu';
     hint = ` Did you mean 'leaky_relu' (alpha ${LEAKY_RELU_DEFAULT_ALPHA}), or an object such as new LeakyReLU({ alpha }) to choose alpha?`;
   }
   throw new UnknownActivationError(

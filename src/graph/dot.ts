@@ -3,7 +3,7 @@
 
 import type { Graph } from './graph.ts';
 import type { Node } from './node.ts';
-import { formatType } from './printer.ts';
+import { formatType, quoteName } from './printer.ts';
 
 /** Escapes text for a DOT double-quoted string. */
 export function escapeDot(text: string): string {
@@ -22,7 +22,7 @@ export function toDot(graph: Graph, options: DotOptions = {}): string {
   const outputs = new Set((options.outputs ?? []).map((n) => n.id));
   const lines = ['digraph slope {', '  rankdir=TB;', '  node [shape=box, fontname="monospace"];'];
   for (const node of graph.nodes) {
-    const title = node.name === undefined ? `%${node.id} ${node.op}` : `%${node.id} ${node.op} ${JSON.stringify(node.name)}`;
+    const title = node.name === undefined ? `%${node.id} ${node.op}` : `%${node.id} ${node.op} ${quoteName(node.name)}`;
     const labelLines = [title, formatType(node)];
     const note = options.annotate?.(node);
     if (note !== undefined) labelLines.push(note);

@@ -15,6 +15,8 @@ import type { InitSpec } from './init.ts';
 import type { Conv2DOptions, MatmulOptions, Pair, Pool2DOptions } from './node.ts';
 import { Node } from './node.ts';
 import { printGraph } from './printer.ts';
+import type { PrintOptions } from './printer.ts';
+import type { DotOptions } from './dot.ts';
 import { toDot } from './dot.ts';
 import type { Shape } from './shape.ts';
 import { sizeOf } from './shape.ts';
@@ -282,12 +284,12 @@ export class Graph {
   }
 
   /** One line per node, in the spirit of a jaxpr. */
-  toString(options?: { outputs?: readonly Node[] }): string {
+  toString(options?: PrintOptions): string {
     return printGraph(this, options);
   }
 
   /** Graphviz DOT text. */
-  toDot(options?: { outputs?: readonly Node[] }): string {
+  toDot(options?: DotOptions): string {
     return toDot(this, options);
   }
 

@@ -6,6 +6,7 @@ import type { OpAttrs, OpName, Padding2D } from '../ops/attrs.ts';
 import type { ActivationSpec } from './activation.ts';
 import type { DType } from './dtype.ts';
 import type { Graph, Operand } from './graph.ts';
+import { quoteName } from './printer.ts';
 import type { Shape } from './shape.ts';
 
 export class Node<K extends OpName = OpName> {
@@ -44,7 +45,7 @@ export class Node<K extends OpName = OpName> {
 
   /** `%id` or `%id name`, as the printer refers to the node. */
   get label(): string {
-    return this.name === undefined ? `%${this.id}` : `%${this.id} ${JSON.stringify(this.name)}`;
+    return this.name === undefined ? `%${this.id}` : `%${this.id} ${quoteName(this.name)}`;
   }
 
   is<T extends OpName>(op: T): this is Node<T> {

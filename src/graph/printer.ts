@@ -4,8 +4,9 @@
 //   %2:f32[2,3] = add %0 %1
 //   %3:f32[2,3] = leakyRelu %2 alpha=0.2    # "hidden"
 //
-// User strings (names) are printed as JSON string literals, so a name cannot
-// break the line structure.
+// User strings (names) are printed as JSON string literals, with the line
+// separators that JSON leaves raw escaped too, so a name cannot break the
+// line structure.
 
 import type { InitSpec } from './init.ts';
 import type { Graph } from './graph.ts';
@@ -13,6 +14,15 @@ import type { Node } from './node.ts';
 import { shortDType } from './dtype.ts';
 
 const MAX_INLINE_VALUES = 8;
+
+/**
+ * Quotes a user string as a JSON string literal and also escapes U+0085,
+ * U+2028 and U+2029, which JSON.stringify leaves raw but many editors and
+ * line splitters treat as line breaks.
+ */
+export function quoteName(text: string): string {
+  return JSON.stringify(text).replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
 
 function formatNumber(x: number): string {
   return Object.is(x, -0) ? '-0' : String(x);
@@ -58,7 +68,7 @@ export function formatType(node: Node): string {
 /** One line for one node, without its name comment. */
 export function formatNode(node: Node): string {
   const parts = [`%${node.id}:${formatType(node)} = ${node.op}`];
-  if (node.op === 'input' || node.op === 'param') parts.push(JSON.stringify(node.name));
+  if (node.op === 'input' || node.op === 'param') parts.push(node.name === undefined ? '<no name>' : quoteName(node.name));
   for (const input of node.inputs) parts.push(`%${input.id}`);
   for (const [key, value] of Object.entries(node.attrs as object)) {
     if (key === 'shape' || key === 'dtype') {
@@ -83,7 +93,7 @@ export function printGraph(graph: Graph, options: PrintOptions = {}): string {
   for (const node of graph.nodes) {
     let line = formatNode(node);
     const notes: string[] = [];
-    if (node.name !== undefined && node.op !== 'input' && node.op !== 'param') notes.push(JSON.stringify(node.name));
+    if (node.name !== undefined && node.op !== 'input' && node.op !== 'param') notes.push(quoteName(node.name));
     const extra = options.annotate?.(node);
     if (extra !== undefined) notes.push(extra.replace(/[\r\n\u2028\u2029]/g, ' '));
     if (notes.length > 0) line += `    # ${notes.join(' ')}`;

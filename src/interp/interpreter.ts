@@ -2,7 +2,7 @@
 // passes. It favours being obviously right over being fast, and every backend,
 // pass and gradient is tested against it.
 
-import { FeedError, InternalError } from '../errors.ts';
+import { FeedError, GraphError, InternalError } from '../errors.ts';
 import type { Feeds } from '../graph/feeds.ts';
 import { feedToFloat64, validateFeeds } from '../graph/feeds.ts';
 import { initialize } from '../graph/init.ts';
@@ -43,7 +43,11 @@ export function paramValue(node: Node<'param'>, override?: ArrayLike<number>): F
 export function evaluate(outputs: readonly Node[], feeds: Feeds = {}, options: EvaluateOptions = {}): Tensor[] {
   if (outputs.length === 0) return [];
   const graph = outputs[0]!.graph;
-  for (const o of outputs) if (o.graph !== graph) throw new InternalError('evaluate: outputs belong to different graphs');
+  outputs.forEach((o, i) => {
+    if (o.graph !== graph) {
+      throw new GraphError(`Error in evaluate: outputs[${i}] ${o.label} belongs to another graph than outputs[0] ${outputs[0]!.label}; evaluate the outputs of each graph separately`);
+    }
+  });
 
   const order = ancestors(outputs);
   const needed = order.filter((n) => n.op === 'input');

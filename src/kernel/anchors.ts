@@ -104,29 +104,52 @@ export const anchors: { [K in AnchorName]: AnchorLowering<K> } = {
     });
   },
 
-  // C[i, j] = sum_p A[i, p] B[p, j] over broadcast batch axes, accumulated in a register.
+  // C[i, j] = sum_p A[i, p] B[p, j] over broadcast batch axes. Unless B is
+  // transposed, a row of C accumulates in a scratch row in i-p-j order, so the
+  // inner loop reads B and writes the row contiguously. With B transposed,
+  // each element is a dot product of two contiguous rows, kept in a register.
   matmul: (ctx) => {
     const { transposeA, transposeB } = ctx.node.attrs;
     const aShape = ctx.inputShape(0);
     const bShape = ctx.inputShape(1);
     const outShape = ctx.node.shape;
     const k = transposeA ? aShape[aShape.length - 2]! : aShape[aShape.length - 1]!;
+    const n = outShape[outShape.length - 1]!;
     const rank = outShape.length;
-    return nest(ctx, outShape, (vars) => {
+    const batchOf = (batch: Expr[], shape: readonly number[]) => {
+      const offset = batch.length - (shape.length - 2);
+      return shape.slice(0, -2).map((d, b) => (d === 1 ? int(0) : batch[b + offset]!));
+    };
+    const aAt = (batch: Expr[], i: Expr, p: Expr) => ctx.input(0, Point.of(aShape, [...batchOf(batch, aShape), ...(transposeA ? [p, i] : [i, p])]));
+    const bAt = (batch: Expr[], p: Expr, j: Expr) => ctx.input(1, Point.of(bShape, [...batchOf(batch, bShape), ...(transposeB ? [j, p] : [p, j])]));
+
+    if (transposeB) {
+      return nest(ctx, outShape, (vars) => {
+        const batch = vars.slice(0, rank - 2);
+        const [i, j] = [vars[rank - 2]!, vars[rank - 1]!];
+        const acc = ctx.fresh('acc');
+        const p = ctx.fresh('p');
+        return [
+          { k: 'let', name: acc, t: ctx.t, init: num(0, ctx.t) },
+          loop(p, 0, k, [{ k: 'assign', name: acc, value: bin('add', fvar(acc, ctx.t), bin('mul', aAt(batch, i, ivar(p)), bAt(batch, ivar(p), j))) }]),
+          ...ctx.emit(Point.of(outShape, vars), fvar(acc, ctx.t)),
+        ];
+      });
+    }
+
+    const row = ctx.scratch(n);
+    return nest(ctx, outShape.slice(0, -1), (vars) => {
       const batch = vars.slice(0, rank - 2);
-      const [i, j] = [vars[rank - 2]!, vars[rank - 1]!];
-      const acc = ctx.fresh('acc');
-      const p = ctx.fresh('p');
-      const batchOf = (shape: readonly number[]) => {
-        const offset = batch.length - (shape.length - 2);
-        return shape.slice(0, -2).map((d, b) => (d === 1 ? int(0) : batch[b + offset]!));
-      };
-      const aPoint = Point.of(aShape, [...batchOf(aShape), ...(transposeA ? [ivar(p), i] : [i, ivar(p)])]);
-      const bPoint = Point.of(bShape, [...batchOf(bShape), ...(transposeB ? [j, ivar(p)] : [ivar(p), j])]);
+      const i = vars[rank - 2]!;
+      const [j0, p, a, j1, j2] = ['j', 'p', 'a', 'j', 'j'].map((prefix) => ctx.fresh(prefix)) as [string, string, string, string, string];
+      const rowAt = (j: string) => ({ k: 'load', t: ctx.t, buf: row, index: ivar(j) }) as Expr;
       return [
-        { k: 'let', name: acc, t: ctx.t, init: num(0, ctx.t) },
-        loop(p, 0, k, [{ k: 'assign', name: acc, value: bin('add', fvar(acc, ctx.t), bin('mul', ctx.input(0, aPoint), ctx.input(1, bPoint))) }]),
-        ...ctx.emit(Point.of(outShape, vars), fvar(acc, ctx.t)),
+        loop(j0, 0, n, [{ k: 'store', buf: row, index: ivar(j0), value: num(0, ctx.t) }]),
+        loop(p, 0, k, [
+          { k: 'let', name: a, t: ctx.t, init: aAt(batch, i, ivar(p)) },
+          loop(j1, 0, n, [{ k: 'store', buf: row, index: ivar(j1), value: bin('add', rowAt(j1), bin('mul', fvar(a, ctx.t), bAt(batch, ivar(p), ivar(j1)))) }]),
+        ]),
+        loop(j2, 0, n, ctx.emit(Point.of(outShape, [...vars, ivar(j2)]), rowAt(j2))),
       ];
     });
   },

@@ -1,4 +1,4 @@
-// What an anchor's lowering sees: producers that give the value of an input
+// The interface of an anchor's lowering: producers that give the value of an input
 // element at a point (a buffer load, or an inlined elementwise expression),
 // and `emit`, which applies the fused epilogue to an output element and
 // stores what must be stored.
@@ -20,4 +20,6 @@ export interface AnchorContext<N extends Node = Node> {
   emit(point: Point, value: Expr): Stmt[];
   /** A new variable name, unique in the kernel. */
   fresh(prefix: string): string;
+  /** A scratch buffer of `size` elements of the output's type, live only in this kernel; returns its buffer index. */
+  scratch(size: number): number;
 }

@@ -34,7 +34,10 @@ export type Stmt =
 
 /** A buffer a kernel reads or writes. */
 export interface KernelParam {
-  /** The buffer's id in the executable (a graph node id for node values, or a scratch id). */
+  /**
+   * The buffer's id in the executable: a graph node id for node values, or a
+   * negative id for a scratch buffer that lives only during this kernel.
+   */
   buffer: number;
   t: ScalarType;
   /** Number of elements. */

@@ -25,6 +25,9 @@ const BYTES: Record<ScalarType, number> = { f32: 4, f64: 8, i32: 4 };
 /** Per-element flop estimate of an elementwise op; transcendental functions count as several. */
 const ELEMENT_FLOPS: Partial<Record<OpName, number>> = { exp: 4, log: 4, tanh: 6, sigmoid: 6, softplus: 8, elu: 5, pow: 8, sqrt: 2 };
 
+/** Scratch buffer ids count down from -1, unique within one lowering. */
+let nextScratchId = 1;
+
 class KernelBuilder {
   readonly params: KernelParam[] = [];
   private readonly paramIndex = new Map<number, number>();
@@ -49,12 +52,17 @@ class KernelBuilder {
     return `${prefix}${this.counter++}`;
   }
 
-  /** The buffer holding a node's value, following reshape aliases. */
+  scratch(t: ScalarType, size: number): number {
+    this.params.push({ buffer: -(nextScratchId++), t, size, access: 'readwrite' });
+    return this.params.length - 1;
+  }
+
+  /** Returns the node whose buffer holds a node's value, following reshape aliases. */
   bufferOf(node: Node): Node {
     return this.plan.aliases.get(node.id) ?? node;
   }
 
-  /** The value of `node` at a point of its shape, seen from this kernel. */
+  /** Returns the value of `node` at a point of its shape, as this kernel reads it. */
   value(node: Node, point: Point): Expr {
     const t = scalarType(node.dtype);
     if (node.is('constant') && node.size === 1) return num(node.attrs.value[0]!, t);
@@ -67,7 +75,7 @@ class KernelBuilder {
     return { k: 'load', t, buf: this.param(buffer, 'read'), index: point.flat() };
   }
 
-  /** The elementwise expression of a node from its inputs' values at the point. */
+  /** Builds the elementwise expression of a node from its inputs' values at the point. */
   expression(node: Node, point: Point): Expr {
     if (node.is('broadcastTo')) return this.value(node.inputs[0]!, point.broadcastTo(node.inputs[0]!.shape));
     const args = node.inputs.map((input) => this.value(input, point.broadcastTo(input.shape)));
@@ -131,6 +139,7 @@ function lowerAnchor(builder: KernelBuilder, anchor: Node): Stmt[] {
       ...builder.finish(point, 1),
     ],
     fresh: (prefix) => builder.fresh(prefix),
+    scratch: (size) => builder.scratch(scalarType(anchor.dtype), size),
   };
   const rule = anchors[anchor.op as AnchorName] as AnchorLowering<OpName> | undefined;
   if (rule === undefined) throw new InternalError(`${anchor.op} ${anchor.label} has no kernel lowering`);
@@ -163,6 +172,7 @@ function kernelName(index: number, group: FusionGroup): string {
 
 /** Lowers every group of a fusion plan to a kernel, in execution order. */
 export function lowerPlan(plan: FusionPlan): Kernel[] {
+  nextScratchId = 1;
   return plan.groups.map((group, index) => {
     const builder = new KernelBuilder(plan, group);
     const flat = group.anchor === undefined && isFlat(group, plan);

@@ -35,6 +35,13 @@ export function boolean(site: OpSite, key: string, value: unknown, fallback: boo
   return v;
 }
 
+/** Returns whether a number can be stored in a tensor of the dtype: an int32 integer, or 0 or 1 for bool. */
+export function representable(dtype: DType, value: number): boolean {
+  if (dtype === 'int32') return Number.isInteger(value) && value >= -2147483648 && value <= 2147483647;
+  if (dtype === 'bool') return value === 0 || value === 1;
+  return true;
+}
+
 export function describeValue(value: unknown): string {
   if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : String(value);
   if (typeof value === 'string') return JSON.stringify(value);

@@ -67,7 +67,11 @@ export function mapBroadcast(inputs: readonly Tensor[], outShape: readonly numbe
   return out;
 }
 
-/** A binary op with broadcasting; `result` is 'same' for arithmetic, 'bool' for comparisons. */
+/**
+ * A binary op with broadcasting; `result` is 'same' for arithmetic, 'bool' for comparisons.
+ * NOTE: int32 results are not wrapped to 32 bits, so an add, sub or mul that
+ * overflows gives the exact float64 value here, unlike an Int32Array backend.
+ */
 function binary<K extends OpName>(fn: (a: number, b: number) => number, grad: GradRule<K> | NoGradient, result: 'same' | 'bool' = 'same', floatOnly = false): OpDef<K> {
   return {
     arity: 2,
@@ -228,7 +232,8 @@ export const elementwiseOps: { [K in ElementwiseName]: OpDef<K> } = {
   mul: binary((a, b) => a * b, ({ graph, inputs, dy }) => [graph.mul(dy, inputs[1]!), graph.mul(dy, inputs[0]!)]),
 
   // d(a / b) = da / b - (a / b) db / b
-  div: binary((a, b) => a / b, ({ graph, inputs, node, dy }) => [graph.div(dy, inputs[1]!), graph.neg(graph.div(graph.mul(dy, node), inputs[1]!))]),
+  // Float inputs only: an int32 quotient such as 7 / 2 has no int32 value.
+  div: binary((a, b) => a / b, ({ graph, inputs, node, dy }) => [graph.div(dy, inputs[1]!), graph.neg(graph.div(graph.mul(dy, node), inputs[1]!))], 'same', true),
 
   // d(a^b) = b a^(b-1) da + a^b log(a) db. The db term is taken as 0 where
   // a <= 0, where log(a) is undefined.
@@ -268,9 +273,10 @@ export const elementwiseOps: { [K in ElementwiseName]: OpDef<K> } = {
   },
 
   // prelu(x, alpha) = x > 0 ? x : alpha x, with alpha a learnable tensor
-  // broadcast against x (shape [C] gives one slope per channel).
+  // broadcast against x (shape [C] gives one slope per channel). Forward
+  // values match leakyRelu's, so a channel with alpha 0 gives relu's +0 at -Infinity.
   // d/dx = 1 for x > 0, alpha otherwise; d/dalpha = 0 for x > 0, x otherwise.
-  prelu: binary((x, alpha) => (x > 0 ? x : alpha * x), ({ graph, inputs, dy }) => {
+  prelu: binary(leakyReluValue, ({ graph, inputs, dy }) => {
     const [x, alpha] = inputs as [typeof dy, typeof dy];
     const positive = graph.greater(x, 0);
     return [graph.where(positive, dy, graph.mul(dy, alpha)), graph.where(positive, graph.zerosLike(dy), graph.mul(dy, x))];
@@ -298,7 +304,7 @@ export const elementwiseOps: { [K in ElementwiseName]: OpDef<K> } = {
 function castFunction(dtype: DType): Unary {
   switch (dtype) {
     case 'int32':
-      return (x) => (Math.abs(x) < 2147483648 ? Math.trunc(x) : 0);
+      return (x) => (Math.abs(x) < 2147483648 ? Math.trunc(x) | 0 : 0);
     case 'bool':
       return (x) => (x !== 0 ? 1 : 0);
     case 'float32':

@@ -5,7 +5,7 @@ import { AttributeError, ShapeError } from '../errors.ts';
 import type { Node } from '../graph/node.ts';
 import { broadcastIndexer, broadcastShapes, formatShape, shapesEqual, sizeOf, stridesOf } from '../graph/shape.ts';
 import type { OpDef } from './def.ts';
-import { axis, boolean, finiteNumber, integer, integerList, requireDType, sameDType } from './check.ts';
+import { axis, boolean, describeValue, finiteNumber, integer, integerList, representable, requireDType, sameDType } from './check.ts';
 
 type MovementName = 'matmul' | 'transpose' | 'reshape' | 'broadcastTo' | 'slice' | 'concat' | 'pad' | 'oneHot';
 
@@ -240,7 +240,12 @@ export const movementOps: { [K in MovementName]: OpDef<K> } = {
         if (pair.length !== 2) throw site.error(AttributeError, `paddings[${i}] must be a pair [before, after], got ${JSON.stringify(p)}`);
         return [pair[0]!, pair[1]!] as const;
       });
-      return { paddings, value: finiteNumber(site, 'value', raw.value, 0) };
+      const value = finiteNumber(site, 'value', raw.value, 0);
+      const dtype = inputs[0]!.dtype;
+      if (!representable(dtype, value)) {
+        throw site.error(AttributeError, `value ${describeValue(value)} cannot be stored in the ${dtype} input; use ${dtype === 'bool' ? '0 or 1' : 'an int32 integer'}`);
+      }
+      return { paddings, value };
     },
     infer: (inputs, { paddings }) => ({ shape: inputs[0]!.shape.map((d, i) => d + paddings[i]![0] + paddings[i]![1]), dtype: inputs[0]!.dtype }),
     evaluate: (inputs, { paddings, value }, out) => {

@@ -1,14 +1,15 @@
 // Reductions over any set of axes, with keepDims, and argmax.
 
+import type { DType } from '../graph/dtype.ts';
 import type { Node } from '../graph/node.ts';
 import type { Graph } from '../graph/graph.ts';
 import type { Shape } from '../graph/shape.ts';
-import { sizeOf, stridesOf } from '../graph/shape.ts';
+import { formatShape, sizeOf, stridesOf } from '../graph/shape.ts';
 import type { Tensor } from '../interp/tensor.ts';
 import type { ReduceAttrs } from './attrs.ts';
 import type { OpDef, OpSite, TypeInfo } from './def.ts';
 import { axis, boolean, integerList, requireDType, requireFloat } from './check.ts';
-import { AttributeError } from '../errors.ts';
+import { AttributeError, ShapeError } from '../errors.ts';
 
 /** The shape of a reduction's output. */
 export function reducedShape(shape: Shape, axes: readonly number[], keepDims: boolean): number[] {
@@ -45,23 +46,34 @@ function reduceAttrs(raw: Partial<ReduceAttrs>, site: OpSite, inputs: readonly T
   return { axes: axes.sort((a, b) => a - b), keepDims };
 }
 
+/** Returns the identity of a max reduction, which an empty max returns: the dtype's lowest value. */
+function lowest(dtype: DType): number {
+  return dtype === 'int32' ? -2147483648 : -Infinity;
+}
+
+/** Returns the identity of a min reduction: the dtype's highest value. */
+function highest(dtype: DType): number {
+  return dtype === 'int32' ? 2147483647 : Infinity;
+}
+
 function reduction<K extends 'sum' | 'mean' | 'max' | 'min'>(
-  initial: number,
+  initial: (dtype: DType) => number,
   combine: (acc: number, x: number) => number,
   finish: (acc: number, count: number) => number,
   grad: OpDef<K>['grad'],
+  dtypes: readonly DType[] = ['float32', 'float64', 'int32'],
 ): OpDef<K> {
   return {
     arity: 1,
     attrs: reduceAttrs as OpDef<K>['attrs'],
     infer: (inputs, attrs, site) => {
       const x = inputs[0]!;
-      requireDType(site, x, ['float32', 'float64', 'int32']);
+      requireDType(site, x, dtypes);
       return { shape: reducedShape(x.shape, attrs.axes, attrs.keepDims), dtype: x.dtype };
     },
     evaluate: (inputs, attrs, out) => {
       const x = inputs[0]!;
-      const acc = new Float64Array(sizeOf(out.shape)).fill(initial);
+      const acc = new Float64Array(sizeOf(out.shape)).fill(initial(out.dtype));
       const toOut = reductionIndexer(x.shape, attrs.axes);
       for (let i = 0; i < x.data.length; i++) {
         const o = toOut(i);
@@ -92,19 +104,22 @@ function extremumGrad(c: { graph: Graph; inputs: readonly Node[]; node: Node; at
 
 export const reduceOps: { [K in 'sum' | 'mean' | 'max' | 'min' | 'argmax']: OpDef<K> } = {
   // d sum(x) = dy broadcast over the reduced axes.
-  sum: reduction<'sum'>(0, (a, x) => a + x, (a) => a, ({ graph, inputs, attrs, dy }) => [expandReduced(graph, dy, inputs[0]!.shape, attrs.axes)]),
+  sum: reduction<'sum'>(() => 0, (a, x) => a + x, (a) => a, ({ graph, inputs, attrs, dy }) => [expandReduced(graph, dy, inputs[0]!.shape, attrs.axes)]),
 
   // d mean(x) = dy / n broadcast over the reduced axes, n the number of reduced elements.
-  mean: reduction<'mean'>(0, (a, x) => a + x, (a, n) => a / n, ({ graph, inputs, node, attrs, dy }) => {
+  // Float inputs only: the mean of integers is generally not an integer.
+  mean: reduction<'mean'>(() => 0, (a, x) => a + x, (a, n) => a / n, ({ graph, inputs, node, attrs, dy }) => {
     const n = inputs[0]!.size / Math.max(node.size, 1);
     return [graph.div(expandReduced(graph, dy, inputs[0]!.shape, attrs.axes), n)];
-  }),
+  }, ['float32', 'float64']),
 
   // d max(x): dy to the maximal elements, split evenly between ties. NaN propagates.
-  max: reduction<'max'>(-Infinity, (a, x) => (Number.isNaN(a) || x > a || Number.isNaN(x) ? x : a), (a) => a, extremumGrad),
+  // An empty reduction gives the dtype's lowest value (-Infinity, or -2^31 for int32).
+  max: reduction<'max'>(lowest, Math.max, (a) => a, extremumGrad),
 
   // d min(x): dy to the minimal elements, split evenly between ties. NaN propagates.
-  min: reduction<'min'>(Infinity, (a, x) => (Number.isNaN(a) || x < a || Number.isNaN(x) ? (Number.isNaN(a) ? a : x) : a), (a) => a, extremumGrad),
+  // An empty reduction gives the dtype's highest value (Infinity, or 2^31 - 1 for int32).
+  min: reduction<'min'>(highest, (a, x) => (Number.isNaN(a) || x < a || Number.isNaN(x) ? (Number.isNaN(a) ? a : x) : a), (a) => a, extremumGrad),
 
   argmax: {
     arity: 1,
@@ -112,6 +127,9 @@ export const reduceOps: { [K in 'sum' | 'mean' | 'max' | 'min' | 'argmax']: OpDe
     infer: (inputs, attrs, site) => {
       const x = inputs[0]!;
       requireFloat(site, x);
+      if (x.shape[attrs.axis] === 0) {
+        throw site.error(ShapeError, `axis ${attrs.axis} of ${formatShape(x.shape)} is empty, so it has no index of a maximum`);
+      }
       return { shape: x.shape.filter((_, i) => i !== attrs.axis), dtype: 'int32' };
     },
     evaluate: (inputs, { axis: a }, out) => argmaxValues(inputs[0]!, a, out),

@@ -2,12 +2,12 @@
 // Their values come from outside the graph, so `evaluate` is never called for
 // them; the interpreter and the runtime read feeds, params and attrs.
 
-import { AttributeError, InternalError } from '../errors.ts';
-import { isDType } from '../graph/dtype.ts';
+import { AttributeError, DTypeError, InternalError } from '../errors.ts';
+import { isDType, isFloat } from '../graph/dtype.ts';
 import type { InitSpec } from '../graph/init.ts';
 import { sizeOf } from '../graph/shape.ts';
 import type { OpDef, OpSite } from './def.ts';
-import { describeValue, integerList } from './check.ts';
+import { describeValue, integerList, representable } from './check.ts';
 
 const INIT_KINDS = ['zeros', 'ones', 'constant', 'heNormal', 'heUniform', 'glorotUniform', 'randomizedAsymmetric', 'normal', 'uniform', 'values'] as const;
 
@@ -55,6 +55,7 @@ export const sourceOps: { input: OpDef<'input'>; param: OpDef<'param'>; constant
     arity: 0,
     attrs: (raw, site) => {
       const type = sourceType(site, raw);
+      if (!isFloat(type.dtype)) throw site.error(DTypeError, `a param must be float32 or float64, got ${type.dtype}; use a constant or an input for ${type.dtype} data`);
       return { ...type, init: checkInit(site, raw.init, type.shape) };
     },
     infer: (_inputs, attrs) => ({ shape: attrs.shape, dtype: attrs.dtype }),
@@ -68,6 +69,10 @@ export const sourceOps: { input: OpDef<'input'>; param: OpDef<'param'>; constant
       if (!(raw.value instanceof Float64Array)) throw site.error(AttributeError, 'value must be a Float64Array');
       if (raw.value.length !== sizeOf(type.shape)) {
         throw site.error(AttributeError, `value has ${raw.value.length} elements but shape [${type.shape.join(',')}] needs ${sizeOf(type.shape)}`);
+      }
+      const invalid = raw.value.findIndex((v) => !representable(type.dtype, v));
+      if (invalid !== -1) {
+        throw site.error(AttributeError, `value[${invalid}] = ${describeValue(raw.value[invalid])} cannot be stored as ${type.dtype}; use ${type.dtype === 'bool' ? '0 or 1' : 'int32 integers'}`);
       }
       return { ...type, value: raw.value };
     },

@@ -2,9 +2,9 @@
 // padding of each spatial axis. The reference ops and the backends share
 // these functions, so a kernel and the interpreter agree on every padded edge.
 //
-// 'same' follows TensorFlow (tf.nn.conv2d, tf.nn.max_pool): the output has
-// ceil(in / stride) positions, and when the padding needed for that is odd,
-// the extra element goes after the input (bottom or right), never before.
+// 'same' follows the notes on padding in TensorFlow's tf.nn documentation:
+// the output has ceil(in / stride) positions, and when the padding needed for
+// that is odd, the extra element goes after the input (bottom or right).
 
 import type { Padding2D } from './attrs.ts';
 
@@ -33,7 +33,7 @@ export interface Window2D {
   padRight: number;
 }
 
-/** The extent of a dilated kernel: (size - 1) * dilation + 1 input elements. */
+/** Returns the extent of a dilated kernel: (size - 1) * dilation + 1 input elements. */
 export function effectiveKernelSize(kernelSize: number, dilation: number): number {
   return (kernelSize - 1) * dilation + 1;
 }
@@ -85,7 +85,7 @@ export function window2D(
   };
 }
 
-/** The padding of axis 0 (height) or 1 (width) of a 2-D padding attribute. */
+/** Returns the padding of axis 0 (height) or 1 (width) of a 2-D padding attribute. */
 export function axisPadding(padding: Padding2D, axis: 0 | 1): AxisPadding {
   return typeof padding === 'string' ? padding : padding[axis];
 }

@@ -9,7 +9,7 @@ import { initialize } from '../graph/init.ts';
 import type { Graph } from '../graph/graph.ts';
 import type { Node } from '../graph/node.ts';
 import { formatShape } from '../graph/shape.ts';
-import type { Kernel } from '../kernel/ir.ts';
+import type { Kernel, ScalarType } from '../kernel/ir.ts';
 import type { PassRecord, PipelineOptions, PipelineResult } from '../../passes/manager.ts';
 import { runPipeline } from '../../passes/manager.ts';
 import type { MemoryPlan } from '../../passes/plan-memory.ts';
@@ -38,7 +38,7 @@ export interface CompileOptions extends PipelineOptions {
   params?: Readonly<Record<string, ArrayLike<number>>>;
 }
 
-/** What a user can read about one kernel. */
+/** The readable description of one compiled kernel. */
 export interface KernelInfo {
   name: string;
   backend: BackendName;
@@ -52,6 +52,9 @@ export interface KernelInfo {
 }
 
 export class BackendError extends SlopeError {}
+
+/** The dtype of a scratch buffer's view, by its scalar type. */
+const SCRATCH_DTYPES: Record<ScalarType, DType> = { f32: 'float32', f64: 'float64', i32: 'int32' };
 
 function arrayFor(dtype: DType, buffer: ArrayBuffer, byteOffset: number, length: number): OutputArray {
   switch (dtype) {
@@ -123,8 +126,8 @@ export class Executable {
 
     this.arena = new ArrayBuffer(Math.max(memory.peakBytes, 16));
     for (const placement of memory.placements.values()) {
-      const node = this.graph.nodes[placement.id]!;
-      this.views.set(placement.id, arrayFor(node.dtype, this.arena, placement.byteOffset, placement.size));
+      const dtype = placement.id >= 0 ? this.graph.nodes[placement.id]!.dtype : SCRATCH_DTYPES[placement.t];
+      this.views.set(placement.id, arrayFor(dtype, this.arena, placement.byteOffset, placement.size));
     }
     this.initializeSources(options.params ?? {});
 
@@ -154,7 +157,7 @@ export class Executable {
     }
   }
 
-  /** The current values of a param (a copy). */
+  /** Returns a copy of a param's current values. */
   getParam(name: string): OutputArray {
     return this.paramView(name).slice();
   }
@@ -195,7 +198,7 @@ export class Executable {
     throw new SlopeError(`internal: output ${node.label} has no buffer`);
   }
 
-  /** A text report: passes with times, kernels before and after fusion, memory against its bound. */
+  /** Formats a text report: passes with times, kernels before and after fusion, memory against its bound. */
   report(): string {
     const lines = ['passes:'];
     for (const p of this.passes) lines.push(`  ${p.name.padEnd(12)} ${p.skipped ? 'skipped' : `${p.ms.toFixed(2)} ms`.padStart(10)}  ${p.summary}`);

@@ -104,3 +104,46 @@ describe('param updates', () => {
     expect(second[0]![0]).toBe(6);
   });
 });
+
+describe('convolution kernels', () => {
+  function convLeaky() {
+    const g = graph();
+    const x = g.input('x', [2, 7, 6, 3]);
+    const w = g.param('w', [3, 3, 3, 4], { init: 'heNormal', seed: 5 });
+    const b = g.param('b', [4], { init: { kind: 'uniform', seed: 6, low: -0.5, high: 0.5 } });
+    const y = x.conv2d(w, { strides: 2, padding: 'same', bias: b, activation: (z) => z.leakyRelu(0.2) });
+    return { g, x, w, b, y, feeds: { x: filled(2 * 7 * 6 * 3, (i) => Math.sin(i * 0.37)) } };
+  }
+
+  it('fuses conv2d + bias + leakyRelu into one kernel', () => {
+    const { y, feeds } = convLeaky();
+    const exe = compile(y);
+    expect(exe.kernels.length).toBe(1);
+    expect(exe.kernels[0]!.summary).toBe('conv2d + add + leakyRelu');
+    expectClose(exe.run(feeds)[0]!, evaluate([y], feeds)[0]!.data, 1e-5, 1e-6);
+  });
+
+  it('runs the conv + bias + leakyRelu training step in four kernels', () => {
+    const { x, w, b, y, feeds } = convLeaky();
+    const grads = grad(y.sum(), [x, w, b]);
+    const exe = compile([y, ...grads]);
+    // forward with the activation gradient in its epilogue, then the bias-gradient
+    // reduction and the two conv back-propagation kernels
+    expect(exe.kernels.map((k) => k.summary)).toEqual(['conv2d + add + leakyRelu + leakyReluGrad', 'sum', 'conv2dBackpropInput', 'conv2dBackpropFilter']);
+    const compiled = exe.run(feeds);
+    evaluate([y, ...grads], feeds).forEach((r, i) => expectClose(compiled[i]!, r.data, 1e-4, 1e-5));
+  });
+
+  it('matches the interpreter for pooling and its gradients', () => {
+    const g = graph();
+    const x = g.input('x', [1, 5, 5, 2]);
+    const maxPooled = x.maxPool2d({ poolSize: 2, strides: 2, padding: 'same' });
+    const avgPooled = x.avgPool2d({ poolSize: 3, strides: 2, padding: 'same' });
+    const loss = maxPooled.square().sum().add(avgPooled.mul(avgPooled.add(1)).sum());
+    const [dx] = grad(loss, [x]);
+    const feeds = { x: filled(50, (i) => Math.cos(i * 1.3) * (1 + i / 50)) };
+    const exe = compile([maxPooled, avgPooled, dx!]);
+    const compiled = exe.run(feeds);
+    evaluate([maxPooled, avgPooled, dx!], feeds).forEach((r, i) => expectClose(compiled[i]!, r.data, 1e-5, 1e-6));
+  });
+});

@@ -68,6 +68,13 @@ export function expr(e: Expr): string {
       if (e.op === 'min') return `Math.min(${numeric(e.a)}, ${numeric(e.b)})`;
       if (e.op === 'pow') return `Math.pow(${numeric(e.a)}, ${numeric(e.b)})`;
       if (e.op === 'idiv') return `Math.floor(${numeric(e.a)} / ${numeric(e.b)})`;
+      // a + -c prints as a - c, and a * -1 as -a, so index arithmetic reads naturally.
+      if (e.op === 'add' && e.b.k === 'num' && e.b.v < 0) return `${operand(e.a, 11, true)} - ${literal(-e.b.v)}`;
+      if (e.op === 'add' && e.b.k === 'bin' && e.b.op === 'mul' && e.b.b.k === 'num' && e.b.b.v < 0) {
+        const magnitude = e.b.b.v === -1 ? e.b.a : { ...e.b, b: { ...e.b.b, v: -e.b.b.v } };
+        return `${operand(e.a, 11, true)} - ${operand(magnitude, 12, true)}`;
+      }
+      if (e.op === 'mul' && e.b.k === 'num' && e.b.v === -1) return `-${operand(e.a, 15, true)}`;
       const p = PRECEDENCE[e.op]!;
       const logical = e.op === 'and' || e.op === 'or';
       // Left-associative: the right operand needs parentheses at equal precedence.

@@ -1,0 +1,144 @@
+// Slope's rows in the benchmark, built from slope's public API
+// (`src/index.ts`), which is loaded lazily so the benchmark runs in any
+// checkout. There is one row per backend that compile() accepts
+// ('slope-js', 'slope-wasm'); each `setup` builds the workload's graph with
+// examples/workloads.ts, and `compile` times compile() for W6.
+
+import type { Executable } from '../../src/index.ts';
+import type { Workload as SlopeWorkload } from '../../examples/workloads.ts';
+import { convLeakyForward, convLeakyTrain, eltwiseChain, matmul512, mlpTrain } from '../../examples/workloads.ts';
+import type { Inputs, Prepared, System } from '../system.ts';
+import { SystemUnavailableError } from '../system.ts';
+import type { WorkloadId } from '../workloads.ts';
+import { CONV, ELTWISE, MATMUL, MLP, MLP_PARAMS, WORKLOAD_IDS } from '../workloads.ts';
+
+/** Slope's entry module, resolved from this file so the bench works from any directory. */
+const SLOPE_INDEX = new URL('../../src/index.ts', import.meta.url);
+
+/** The part of slope's public API that the benchmark relies on. */
+interface SlopeApi {
+  compile: typeof import('../../src/index.ts').compile;
+  graph: typeof import('../../src/index.ts').graph;
+}
+
+/**
+ * Imports slope's entry module. Returns why slope cannot be benchmarked yet
+ * when the module is missing, fails to load or lacks `compile`.
+ */
+async function loadSlope(): Promise<SlopeApi | string> {
+  let module: Record<string, unknown>;
+  try {
+    // A computed specifier keeps the type checker from requiring the module to exist.
+    module = (await import(SLOPE_INDEX.href)) as Record<string, unknown>;
+  } catch (error) {
+    const missing =
+      error instanceof Error &&
+      (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' &&
+      error.message.includes(SLOPE_INDEX.pathname);
+    if (missing) return 'src/index.ts does not exist yet';
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    return `src/index.ts failed to load: ${reason}`;
+  }
+  if (typeof module.compile !== 'function') return 'src/index.ts does not export compile yet';
+  return module as unknown as SlopeApi;
+}
+
+/** The backends that this checkout's compile() accepts, probed by compiling a one-node graph. */
+function availableBackends(api: SlopeApi): string[] {
+  const g = api.graph();
+  const x = g.input('x', [1]);
+  return ['js', 'wasm'].filter((backend) => {
+    try {
+      api.compile([x.neg()], { backend });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Builds a workload's graph, compiles it for one backend and wraps it as a Prepared run. */
+function prepare(api: SlopeApi, backend: string, id: WorkloadId, inputs: Inputs): Prepared {
+  const target = id === 'W6' ? 'W4' : id;
+  const built = buildWorkload(target);
+  const feeds: Record<string, Float32Array> = {};
+  const params: Record<string, Float32Array> = {};
+  for (const [name, tensor] of Object.entries(inputs)) {
+    if (target === 'W4' && (MLP_PARAMS as readonly string[]).includes(name)) params[name] = tensor.data;
+    else feeds[name] = tensor.data;
+  }
+  let exe: Executable | undefined;
+  const build = () => {
+    const start = performance.now();
+    exe = api.compile(built.outputs, { backend, params, ...(built.updates === undefined ? {} : { updates: built.updates }) });
+    return performance.now() - start;
+  };
+  const executable = () => exe ?? (build(), exe!);
+  return {
+    compile: async () => build(),
+    run: () => {
+      const e = executable();
+      const outputs = e.run(feeds) as Float32Array[];
+      if (target !== 'W4') return outputs;
+      return [outputs[0]!, ...MLP_PARAMS.map((name) => e.getParam(name) as Float32Array)];
+    },
+    memory: () => {
+      const { peakBytes, boundBytes } = executable().memory;
+      return { peakBytes, requiredBytes: boundBytes };
+    },
+  };
+}
+
+function buildWorkload(id: WorkloadId): SlopeWorkload {
+  switch (id) {
+    case 'W1':
+      return matmul512(MATMUL.size);
+    case 'W2':
+      return convLeakyForward(CONV.batch);
+    case 'W3':
+      return convLeakyTrain(CONV.batch);
+    case 'W4':
+      return mlpTrain(MLP.batch, MLP.learningRate);
+    case 'W5':
+      return eltwiseChain(ELTWISE.size);
+    default:
+      throw new RangeError(`slope: workload ${id} is not built here`);
+  }
+}
+
+/** Creates one system per slope backend that compile() accepts. W7 needs the training job and is not built here. */
+function createBackendSystems(api: SlopeApi): System[] | string {
+  const backends = availableBackends(api);
+  if (backends.length === 0) return 'compile() accepts neither the js nor the wasm backend';
+  return backends.map((backend) => ({
+    name: `slope-${backend}`,
+    group: 'slope',
+    supports: (id: WorkloadId) => id !== 'W7',
+    init: async () => {},
+    setup: async (id: WorkloadId, inputs: Inputs) => prepare(api, backend, id, inputs),
+    dispose: async () => {},
+  }));
+}
+
+/** Creates a stand-in row whose `init` fails with the reason slope cannot run. */
+function unavailableSystem(reason: string): System {
+  return {
+    name: 'slope',
+    group: 'slope',
+    supports: (id) => WORKLOAD_IDS.includes(id),
+    init: async () => {
+      throw new SystemUnavailableError(`not available yet: ${reason}`);
+    },
+    setup: async () => {
+      throw new SystemUnavailableError(`not available yet: ${reason}`);
+    },
+    dispose: async () => {},
+  };
+}
+
+export async function createSystems(): Promise<System[]> {
+  const api = await loadSlope();
+  if (typeof api === 'string') return [unavailableSystem(api)];
+  const systems = createBackendSystems(api);
+  return typeof systems === 'string' ? [unavailableSystem(systems)] : systems;
+}

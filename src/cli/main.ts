@@ -1,0 +1,44 @@
+// The `slope` command line: dispatches to a subcommand. Errors that slope
+// raises on purpose print their message and exit with status 1; anything
+// else is a bug and prints its stack.
+
+import { SlopeError } from '../errors.ts';
+import { inspectCommand } from './inspect.ts';
+
+const HELP = `Usage: slope COMMAND [options]
+
+Commands:
+  inspect FILE   compile a graph and print its passes and kernels
+
+Run 'slope COMMAND --help' for a command's options.
+`;
+
+type Command = (argv: readonly string[]) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  inspect: (argv) => inspectCommand(argv),
+};
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h') {
+    process.stdout.write(HELP);
+    return name === undefined ? 1 : 0;
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (command === undefined) {
+    process.stderr.write(`slope: unknown command ${JSON.stringify(name)}\n\n${HELP}`);
+    return 1;
+  }
+  try {
+    return await command(rest);
+  } catch (error) {
+    if (error instanceof SlopeError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      process.stderr.write(`slope ${name}: ${(error as Error).message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { inspectCommand } from '../../src/cli/inspect.ts';
+
+const example = fileURLToPath(new URL('../../examples/conv-leaky.ts', import.meta.url));
+
+async function capture(argv: string[]): Promise<{ code: number; text: string }> {
+  let text = '';
+  const code = await inspectCommand(argv, (t) => (text += t));
+  return { code, text };
+}
+
+describe('slope inspect', () => {
+  it('prints the fused kernel and its gradient kernels', async () => {
+    const { code, text } = await capture([example]);
+    expect(code).toBe(0);
+    expect(text).toContain('function k0_conv2d(');
+    expect(text).toContain('// k0_conv2d: conv2d + add + leakyRelu + leakyReluGrad');
+    expect(text).toContain('function k2_conv2dBackpropInput(');
+    expect(text).toContain('function k3_conv2dBackpropFilter(');
+    expect(text).toContain('kernels: 4 (8 without fusion)');
+  });
+
+  it('prints the graph after a pass', async () => {
+    const { text } = await capture([example, '--after', 'simplify', '--after', 'fuse']);
+    expect(text).toContain('== after simplify');
+    expect(text).toMatch(/%\d+:f32\[2,8,8,4\] = conv2d %0 %1 strides=\[1,1\] padding=same dilations=\[1,1\]/);
+    expect(text).toContain('== after fuse');
+    expect(text).toContain('group 0: %');
+  });
+
+  it('prints one JSON object with --json', async () => {
+    const { text } = await capture([example, '--json']);
+    const result = JSON.parse(text) as { kernels: { name: string; backend: string; nodes: number[]; source: string }[]; passes: { name: string }[] };
+    expect(result.kernels).toHaveLength(4);
+    expect(result.kernels[0]!.backend).toBe('js');
+    expect(result.kernels[0]!.nodes.length).toBe(4);
+    expect(result.kernels[0]!.source).toContain('function k0_conv2d(');
+    expect(result.passes.map((p) => p.name)).toEqual(['simplify', 'fuse', 'lower', 'plan-memory']);
+  });
+
+  it('rejects an unknown pass and a missing file', async () => {
+    await expect(capture([example, '--after', 'nope'])).rejects.toThrow(/unknown pass "nope" for --after; passes are simplify, fuse, lower, plan-memory/);
+    await expect(capture(['/nonexistent/graph.ts'])).rejects.toThrow(/file not found: \/nonexistent\/graph.ts/);
+  });
+});
