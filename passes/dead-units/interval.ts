@@ -317,6 +317,15 @@ function bilinear<K extends OpName>(op: K, contraction: (inputs: readonly Interv
   };
 }
 
+/**
+ * Returns the absolute rounding margin of a log-sum-exp over a lane whose
+ * largest magnitude is `scale`: the reference computes max + log(sum), so its
+ * error is relative to the logits, not to the (possibly tiny) result.
+ */
+function logSumExpMargin(scale: number, n: number): number {
+  return ROUNDING_MARGIN * (1 + scale + Math.log(Math.max(n, 1)));
+}
+
 /** Per-lane bounds of softmax and logSoftmax along an axis. */
 function softmaxRule<K extends 'softmax' | 'logSoftmax'>(log: boolean): IntervalRule<K> {
   return (inputs, attrs, out) => {
@@ -330,6 +339,9 @@ function softmaxRule<K extends 'softmax' | 'logSoftmax'>(log: boolean): Interval
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < inner; i++) {
         const base = o * n * inner + i;
+        let scale = 0;
+        for (let k = 0; k < n; k++) scale = Math.max(scale, Math.abs(x.lo[base + k * inner]!), Math.abs(x.hi[base + k * inner]!));
+        const margin = logSumExpMargin(scale, n);
         for (let k = 0; k < n; k++) {
           // softmax_k = 1 / (1 + sum_j exp(x_j - x_k)): smallest with x_k low and the others high.
           let sumLow = 0;
@@ -341,11 +353,12 @@ function softmaxRule<K extends 'softmax' | 'logSoftmax'>(log: boolean): Interval
           }
           const at = base + k * inner;
           if (log) {
-            lo[at] = nanTo(-Math.log1p(sumHigh), -Infinity);
-            hi[at] = nanTo(-Math.log1p(sumLow), 0);
+            lo[at] = nanTo(-Math.log1p(sumHigh), -Infinity) - margin;
+            hi[at] = Math.min(0, nanTo(-Math.log1p(sumLow), 0) + margin);
           } else {
-            lo[at] = nanTo(1 / (1 + sumHigh), 0);
-            hi[at] = nanTo(1 / (1 + sumLow), 1);
+            // exp(x - lse) has a relative error of about the error of lse.
+            lo[at] = Math.max(0, nanTo(1 / (1 + sumHigh), 0) * (1 - 2 * margin));
+            hi[at] = Math.min(1, nanTo(1 / (1 + sumLow), 1) * (1 + 2 * margin));
           }
         }
       }
@@ -367,15 +380,19 @@ const crossEntropyRule: IntervalRule<'softmaxCrossEntropy'> = (inputs, _attrs, o
   const hi = new Float64Array(rows);
   const bound: [number, number] = [0, 0];
   let mayBeNaN = z.mayBeNaN || labels.mayBeNaN || !z.lo.every(Number.isFinite) || !z.hi.every(Number.isFinite);
+  // lse(z) - z_c >= 0 holds for the float64 reference values too, because lse = max + log(sum) with sum >= 1.
   const classLoss = (base: number, c: number): [number, number] => {
     let low = 0;
     let high = 0;
+    let scale = 0;
     for (let j = 0; j < classes; j++) {
+      scale = Math.max(scale, Math.abs(z.lo[base + j]!), Math.abs(z.hi[base + j]!));
       if (j === c) continue;
       low += Math.exp(z.lo[base + j]! - z.hi[base + c]!);
       high += Math.exp(z.hi[base + j]! - z.lo[base + c]!);
     }
-    return [nanTo(Math.log1p(low), 0), nanTo(Math.log1p(high), Infinity)];
+    const margin = 2 * logSumExpMargin(scale, classes);
+    return [Math.max(0, nanTo(Math.log1p(low), 0) - margin), nanTo(Math.log1p(high), Infinity) + margin];
   };
   for (let r = 0; r < rows; r++) {
     const base = r * classes;
