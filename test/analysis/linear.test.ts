@@ -29,7 +29,7 @@ interface Built {
   output: Node;
 }
 
-/** A conv network: conv2d, bias, relu, avgPool2d, conv2d, leakyRelu, then a dense head. */
+/** Builds a conv network: conv2d, bias, relu, avgPool2d, conv2d, leakyRelu, then a dense head. */
 function convNetwork(seed: number): Built {
   const random = generator(seed);
   const g = graph();
@@ -42,7 +42,7 @@ function convNetwork(seed: number): Built {
   return { g, x, output };
 }
 
-/** A dense network that moves its activations through every data-movement op between layers. */
+/** Builds a dense network that moves its activations through every data-movement op between layers. */
 function movementNetwork(seed: number): Built {
   const random = generator(seed);
   const g = graph();
@@ -65,7 +65,9 @@ function checkContainment(built: Built, splits: number, seed: number): void {
   const random = generator(seed ^ 0x5bd1e995);
   const layers = report.layers;
   for (let k = 0; k < 60; k++) {
-    const point = Float64Array.from({ length: built.x.size }, (_, i) => ((k + i) % 4 === 0 ? (k % 2 === 0 ? -1 : 1) : 2 * random() - 1));
+    // Every fourth element sits on a face of the box, the others inside it.
+    const face = k % 2 === 0 ? -1 : 1;
+    const point = Float64Array.from({ length: built.x.size }, (_, i) => ((k + i) % 4 === 0 ? face : 2 * random() - 1));
     const results = evaluate([...layers.map((l) => l.preActivation), built.output], { x: point });
     layers.forEach((layer, j) => {
       const data = results[j]!.data;
