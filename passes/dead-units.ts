@@ -266,6 +266,7 @@ function analyzeBox(setup: Setup, region: BoxArrays): BoxResult {
       const box = region.get(input.id)!;
       return { lo: box.lower, hi: box.upper };
     },
+    relaxations: new Map(),
   };
 
   for (const node of setup.order) {

@@ -36,6 +36,7 @@ import { ancestors } from '../../src/interp/interpreter.ts';
 import { reductionIndexer } from '../../src/ops/reduce.ts';
 import type { Interval } from './interval.ts';
 import { referenceOf, UNDERFLOW_MARGIN } from './interval.ts';
+import type { Relaxation } from './relax.ts';
 import { relaxation } from './relax.ts';
 
 /** The queries that back-substitution makes about the nodes it walks through. */
@@ -48,11 +49,17 @@ export interface LinearContext {
   pointValue(node: Node): Float64Array | undefined;
   /** The box of an input node. */
   box(input: Node): { lo: Float64Array; hi: Float64Array };
+  /** Relaxations already built for activation nodes, by node id; their pre-activation bounds do not change once known. */
+  relaxations: Map<number, Relaxation | undefined>;
 }
 
 const LINEAR_MARGIN = 2 ** -36;
 
-/** Coefficient rows of one bound: `rows` rows over the elements of each pending node. */
+/**
+ * Coefficient rows of the bounds of some target elements, over the elements
+ * of each pending node: rows [0, upperRows) bound from above, the rest from
+ * below. Both kinds share one matrix so that every linear op runs once.
+ */
 class Expression {
   readonly pending = new Map<number, Float64Array>();
   readonly constant: Float64Array;
@@ -61,7 +68,7 @@ class Expression {
   /** Rows where a nonzero factor entered the constant; their products may have underflowed to 0. */
   readonly touched: Uint8Array;
 
-  constructor(readonly rows: number, readonly side: 'upper' | 'lower') {
+  constructor(readonly rows: number, readonly upperRows: number) {
     this.constant = new Float64Array(rows);
     this.magnitude = new Float64Array(rows);
     this.touched = new Uint8Array(rows);
@@ -98,11 +105,16 @@ class Expression {
     if (touched) this.touched[row] = 1;
   }
 
-  /** Adds the max (upper side) or min (lower side) of coefficients times a value in [lo, hi]. */
+  /** True for a row that bounds from above. */
+  isUpper(row: number): boolean {
+    return row < this.upperRows;
+  }
+
+  /** Adds the max (upper rows) or min (lower rows) of coefficients times a value in [lo, hi]. */
   addRange(coefficients: Float64Array, lo: Float64Array, hi: Float64Array): void {
     const size = lo.length;
-    const upper = this.side === 'upper';
     for (let r = 0; r < this.rows; r++) {
+      const upper = this.isUpper(r);
       let sum = 0;
       let magnitude = 0;
       let touched = false;
@@ -123,8 +135,8 @@ class Expression {
   /** Returns the bound of each row, widened by the rounding margin. */
   result(): Float64Array {
     const out = new Float64Array(this.rows);
-    const sign = this.side === 'upper' ? 1 : -1;
     for (let r = 0; r < this.rows; r++) {
+      const sign = this.isUpper(r) ? 1 : -1;
       const value = this.constant[r]!;
       const margin = LINEAR_MARGIN * this.magnitude[r]! + (this.touched[r] === 1 ? UNDERFLOW_MARGIN : 0);
       out[r] = Number.isNaN(value) ? sign * Infinity : value + sign * margin;
@@ -134,14 +146,22 @@ class Expression {
 }
 
 /** One step of back-substitution through a node, for one bound. */
-interface Step {
-  node: Node;
-  rows: number;
-  coefficients: Float64Array;
-  expression: Expression;
-  context: LinearContext;
+class Step {
+  readonly rows: number;
+
+  constructor(
+    readonly node: Node,
+    readonly coefficients: Float64Array,
+    readonly expression: Expression,
+    readonly context: LinearContext,
+  ) {
+    this.rows = expression.rows;
+  }
+
   /** Passes coefficients over an input's elements on to that input. */
-  push(input: Node, coefficients: Float64Array): void;
+  push(input: Node, coefficients: Float64Array): void {
+    pushTo(input, coefficients, this.expression, this.context);
+  }
 }
 
 type LinearRule = (step: Step) => boolean;
@@ -158,21 +178,20 @@ export function linearBounds(target: Node, context: LinearContext, budget: numbe
   const lo = new Float64Array(target.size);
   const hi = new Float64Array(target.size);
   const largest = Math.max(...walked.map((n) => n.size));
-  const chunk = Math.max(1, Math.min(target.size, Math.floor(2 ** 22 / Math.max(largest, 1))));
+  const chunk = Math.max(1, Math.min(target.size, Math.floor(2 ** 21 / Math.max(largest, 1))));
   for (let start = 0; start < target.size; start += chunk) {
     const rows = Math.min(chunk, target.size - start);
-    const upper = new Expression(rows, 'upper');
-    const lower = new Expression(rows, 'lower');
-    for (const expression of [upper, lower]) {
-      const identity = new Float64Array(rows * target.size);
-      for (let r = 0; r < rows; r++) identity[r * target.size + start + r] = 1;
-      expression.pending.set(target.id, identity);
+    const expression = new Expression(2 * rows, rows);
+    const identity = new Float64Array(2 * rows * target.size);
+    for (let r = 0; r < rows; r++) {
+      identity[r * target.size + start + r] = 1;
+      identity[(rows + r) * target.size + start + r] = 1;
     }
-    for (const node of walked) {
-      for (const expression of [upper, lower]) substitute(node, expression, context);
-    }
-    hi.set(upper.result(), start);
-    lo.set(lower.result(), start);
+    expression.pending.set(target.id, identity);
+    for (const node of walked) substitute(node, expression, context);
+    const bounds = expression.result();
+    hi.set(bounds.subarray(0, rows), start);
+    lo.set(bounds.subarray(rows), start);
   }
   return { lo, hi };
 }
@@ -187,14 +206,7 @@ function substitute(node: Node, expression: Expression, context: LinearContext):
     expression.addRange(coefficients, box.lo, box.hi);
     return;
   }
-  const step: Step = {
-    node,
-    rows: expression.rows,
-    coefficients,
-    expression,
-    context,
-    push: (input, inputCoefficients) => pushTo(input, inputCoefficients, expression, context),
-  };
+  const step = new Step(node, coefficients, expression, context);
   const rule = LINEAR_RULES[node.op];
   if (rule !== undefined && !context.bounds(node).mayBeNaN && rule(step)) return;
   const bounds = context.bounds(node);
@@ -266,6 +278,29 @@ function batchedMatmul(a: { shape: Shape; data: Float64Array }, b: { shape: Shap
   return { data: evaluateRows('matmul', [a, b], { transposeA, transposeB }, shape), shape };
 }
 
+/**
+ * Returns dy op(b)^T for coefficient rows dy of shape [rows, m, n] and a
+ * point matrix b: the common case of a dense layer, without the general
+ * batched matmul's index arithmetic.
+ */
+function rowsTimesTransposed(dy: Float64Array, rows: number, m: number, n: number, b: Float64Array, transposeB: boolean): Float64Array {
+  const k = b.length / n;
+  const out = new Float64Array(rows * m * k);
+  // op(b) is [k, n]. Untransposed, b is [k, n] and op(b)^T[j][p] = b[p * n + j];
+  // transposed, b is [n, k] and op(b)^T[j][p] = b[j * k + p].
+  for (let r = 0; r < rows * m; r++) {
+    const from = r * n;
+    const to = r * k;
+    for (let j = 0; j < n; j++) {
+      const c = dy[from + j]!;
+      if (c === 0) continue;
+      if (transposeB) for (let p = 0; p < k; p++) out[to + p] = out[to + p]! + c * b[j * k + p]!;
+      else for (let p = 0; p < k; p++) out[to + p] = out[to + p]! + c * b[p * n + j]!;
+    }
+  }
+  return out;
+}
+
 /** y = op(a) op(b): the coefficients of the variable operand, the other being a point. */
 const matmulRule: LinearRule = (step) => {
   const { node, rows, coefficients, context } = step;
@@ -275,6 +310,10 @@ const matmulRule: LinearRule = (step) => {
   if (context.isVariable(a) && !context.isVariable(b)) {
     const value = context.pointValue(b);
     if (value === undefined) return false;
+    if (a.rank === 2 && b.rank === 2 && !transposeA) {
+      step.push(a, rowsTimesTransposed(coefficients, rows, node.shape[0]!, node.shape[1]!, value, transposeB));
+      return true;
+    }
     // d op(a) = dy op(b)^T, and da is its transpose when a is transposed.
     let product = batchedMatmul(dy, { shape: b.shape, data: value }, false, !transposeB);
     if (transposeA) product = swapLastAxes(product.data, product.shape);
@@ -461,14 +500,15 @@ function activationRule(step: Step): boolean {
   const { node, rows, coefficients, context, expression } = step;
   const z = node.inputs[0]!;
   if (!shapesEqual(z.shape, node.shape)) return false;
-  const lines = relaxation(node, context.bounds(z), context);
+  if (!context.relaxations.has(node.id)) context.relaxations.set(node.id, relaxation(node, context.bounds(z), context));
+  const lines = context.relaxations.get(node.id);
   if (lines === undefined) return false;
   const zBounds = context.bounds(z);
 
   const size = node.size;
   const out = new Float64Array(coefficients.length);
-  const upper = expression.side === 'upper';
   for (let r = 0; r < rows; r++) {
+    const upper = expression.isUpper(r);
     let sum = 0;
     let magnitude = 0;
     let touched = false;
