@@ -133,15 +133,28 @@ function randomizedAsymmetric(seed: number, shape: Shape): Float64Array {
   }
   const units = shape[shape.length - 1]!;
   const size = sizeOf(shape);
-  const rows = units === 0 ? 0 : size / units;
   const out = new Float64Array(size);
-  const rng = new Rng(seed);
-  const std = rows > 1 ? Math.sqrt(1.5 / (rows - 1)) : 0;
-  for (let i = 0; i < size; i++) out[i] = std * rng.normal();
-  for (let unit = 0; unit < units; unit++) {
-    const row = Math.min(rows - 1, Math.floor(rng.next() * rows));
-    // sqrt(U) has the Beta(2, 1) distribution: P(sqrt(U) <= t) = t^2.
-    out[row * units + unit] = Math.sqrt(rng.next());
-  }
+  fillRandomizedAsymmetric(out, 0, units === 0 ? 0 : size / units, units, new Rng(seed));
   return out;
+}
+
+/** A source of uniform [0, 1) and standard normal draws, such as Rng. */
+export interface RandomSource {
+  next(): number;
+  normal(): number;
+}
+
+/**
+ * Writes one [rows, units] randomizedAsymmetric weight at `offset` of `out`,
+ * drawing from `random`: a batch of weights can share one generator.
+ */
+export function fillRandomizedAsymmetric(out: Float64Array, offset: number, rows: number, units: number, random: RandomSource): void {
+  const std = rows > 1 ? Math.sqrt(1.5 / (rows - 1)) : 0;
+  const size = rows * units;
+  for (let i = 0; i < size; i++) out[offset + i] = std * random.normal();
+  for (let unit = 0; unit < units; unit++) {
+    const row = Math.min(rows - 1, Math.floor(random.next() * rows));
+    // sqrt(U) has the Beta(2, 1) distribution: P(sqrt(U) <= t) = t^2.
+    out[offset + row * units + unit] = Math.sqrt(random.next());
+  }
 }
