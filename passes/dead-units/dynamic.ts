@@ -166,9 +166,24 @@ function gradientCounters(g: Node, perUnit: boolean): GradientCounters {
   return counters;
 }
 
-async function* batchesOf(data: DataSource): AsyncGenerator<Feeds> {
+/**
+ * Yields each batch's feeds for the inputs in `used`. A feed of another input
+ * of the graph (such as labels that only a loss reads) is dropped; a name
+ * that is no input of the graph is an error.
+ */
+async function* batchesOf(data: DataSource, graphInputs: readonly Node[], used: ReadonlySet<string>): AsyncGenerator<Feeds> {
   const source = typeof data === 'function' ? data() : data;
-  for await (const feeds of source as AsyncIterable<Feeds>) yield feeds;
+  const known = new Set(graphInputs.map((n) => n.name!));
+  for await (const feeds of source as AsyncIterable<Feeds>) {
+    const kept: Record<string, Feeds[string]> = {};
+    for (const [name, value] of Object.entries(feeds)) {
+      if (!known.has(name)) {
+        throw new DeadUnitsError(`Error in analyzeDynamic: the data feeds ${JSON.stringify(name)}, which is not an input; the graph's inputs are ${[...known].map((n) => JSON.stringify(n)).join(', ') || '(none)'}`);
+      }
+      if (used.has(name)) kept[name] = value;
+    }
+    yield kept;
+  }
 }
 
 /** Runs the outputs' graph over a dataset and reports, per relu-family unit, how often it is positive. */
@@ -210,7 +225,9 @@ export async function analyzeDynamic(outputs: Node | readonly Node[], options: D
   const totals = extra.map((node, k) => new Float64Array(node.size).fill(isMax[k] ? -Infinity : 0));
   let batches = 0;
   const startAnalysis = performance.now();
-  for await (const feeds of batchesOf(options.data)) {
+  const graphInputs = list[0]!.graph.inputs;
+  const used = new Set(originals.filter((n) => n.is('input')).map((n) => n.name!));
+  for await (const feeds of batchesOf(options.data, graphInputs, used)) {
     const results = executable.run(feeds);
     options.onBatch?.(results.slice(0, list.length), batches);
     results.slice(list.length).forEach((values, k) => (isMax[k] ? accumulateMax(totals[k]!, values) : accumulate(totals[k]!, values)));
@@ -241,8 +258,9 @@ async function measureForward(outputs: Node[], options: DynamicOptions, compileO
     throw new DeadUnitsError('Error in analyzeDynamic: measureCost reads the data twice; pass an array of batches or a function that returns the batches');
   }
   const forward = compile(outputs, compileOptions);
+  const used = new Set(ancestors(outputs).filter((n) => n.is('input')).map((n) => n.name!));
   const start = performance.now();
-  for await (const feeds of batchesOf(options.data)) forward.run(feeds);
+  for await (const feeds of batchesOf(options.data, outputs[0]!.graph.inputs, used)) forward.run(feeds);
   const forwardMs = performance.now() - start;
   return { analysisMs, forwardMs, ratio: analysisMs / Math.max(forwardMs, 1e-9) };
 }

@@ -251,6 +251,16 @@ describe('dynamic analysis: arguments', () => {
   const x = g.input('x', [2, 2]);
   const h = x.relu();
 
+  it('drops feeds of inputs the outputs do not read', async () => {
+    g.input('labels', [2], 'int32');
+    const report = await analyzeDynamic(h, { data: [{ x: [1, -2, 3, -4], labels: [0, 1] }], measureCost: true });
+    expect(report.layers[0]!.dead).toBe(1);
+  });
+
+  it('rejects a feed that is no input', async () => {
+    await expect(analyzeDynamic(h, { data: [{ x: [1, 2, 3, 4], y: [1] }] })).rejects.toThrow(/feeds "y", which is not an input/);
+  });
+
   it('rejects empty data', async () => {
     await expect(analyzeDynamic(h, { data: [] })).rejects.toThrow(DeadUnitsError);
   });
