@@ -230,6 +230,21 @@ describe('dynamic analysis: gradients', () => {
   });
 });
 
+describe('dynamic analysis: activation forms', () => {
+  // keras-contrib's detector read a layer's config and missed ReLU given as a layer or callable; slope reads graph ops.
+  it('finds relu given by name, callable or object', async () => {
+    const g = graph();
+    const x = g.input('x', [2, 2], 'float64');
+    const w = g.param('w', [2, 2], { dtype: 'float64', init: { kind: 'values', values: Float64Array.of(1, -1, 1, -1) } });
+    const byName = x.matmul(w, { activation: 'relu' });
+    const byCallable = byName.matmul(w, { activation: (n) => n.relu() });
+    const byObject = byCallable.matmul(w, { activation: { apply: (n) => n.relu() } });
+    const report = await analyzeDynamic(byObject, { data: [{ x: [1, 2, 3, 4] }] });
+    expect(report.layers).toHaveLength(3);
+    expect(report.layers.map((l) => l.dead)).toEqual([1, 1, 1]);
+  });
+});
+
 describe('dynamic analysis: dormant units', () => {
   it('counts tau-dormant units beside dead ones', async () => {
     const g = graph();

@@ -63,6 +63,14 @@ describe('slope dead-units', () => {
     expect(json.layers[0].gradNorm).toBeGreaterThan(0);
   });
 
+  it('reads batches from a module', async () => {
+    const batches = join(directory, 'batches.mjs');
+    writeFileSync(batches, `export default function* batches() {\n  yield { x: [0.25, 0.5, 0.75, 1], labels: [0, 1] };\n  yield { x: [0, 0.25, 1, 0], labels: [1, 0] };\n}\n`);
+    const { status, out } = await run([model, '--data', batches, '--batch-size', '2', '--json']);
+    expect(status).toBe(0);
+    expect(JSON.parse(out).layers[0]).toMatchObject({ name: 'hidden', dead: 2 });
+  });
+
   it('reads the bundled MNIST digits', async () => {
     const mnist = join(directory, 'mnist.mjs');
     writeFileSync(
