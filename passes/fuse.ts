@@ -134,7 +134,7 @@ export function fuse(outputs: readonly Node[], options: FuseOptions = {}): Fusio
   for (const node of nodes) {
     if (isSource(node)) continue;
     let target: FusionGroup | undefined;
-    if (enabled && isElementwise(node)) target = joinableGroup(node, groupOf, inline);
+    if (enabled && isElementwise(node)) target = joinableGroup(node, groupOf, inline, aliases);
     if (target === undefined && inline.has(node.id)) continue;
     inline.delete(node.id);
     if (node.op === 'reshape') {
@@ -167,17 +167,33 @@ export function fuse(outputs: readonly Node[], options: FuseOptions = {}): Fusio
   return { groups, inline, aliases, stored, nodes, outputs };
 }
 
-/** Returns the latest group that `node` may join, or undefined. */
-function joinableGroup(node: Node, groupOf: Map<number, FusionGroup>, inline: ReadonlySet<number>): FusionGroup | undefined {
+/**
+ * Returns the index of the last group that computes part of a node's value:
+ * its own group, its source's through a reshape alias, or for an inlined node
+ * the latest among its inputs. Sources give -1.
+ */
+function producerIndex(node: Node, groupOf: Map<number, FusionGroup>, inline: ReadonlySet<number>, aliases: ReadonlyMap<number, Node>): number {
+  const group = groupOf.get(node.id);
+  if (group !== undefined) return group.index;
+  const source = aliases.get(node.id);
+  if (source !== undefined) return producerIndex(source, groupOf, inline, aliases);
+  if (inline.has(node.id)) return Math.max(-1, ...node.inputs.map((i) => producerIndex(i, groupOf, inline, aliases)));
+  return -1;
+}
+
+/**
+ * Returns the latest group that `node` may join, or undefined. Every input
+ * that the group does not compute itself must be complete before the group
+ * runs: computed by an earlier group, directly, through a reshape alias or
+ * inside an inlined expression. Inside the group such an element would not
+ * be computed yet.
+ */
+function joinableGroup(node: Node, groupOf: Map<number, FusionGroup>, inline: ReadonlySet<number>, aliases: ReadonlyMap<number, Node>): FusionGroup | undefined {
   const inputGroups = node.inputs.map((i) => groupOf.get(i.id));
   const candidates = [...new Set(inputGroups.filter((g): g is FusionGroup => g !== undefined))].sort((a, b) => b.index - a.index);
   for (const group of candidates) {
     if (!shapesEqual(group.shape, node.shape)) continue;
-    const ordered = node.inputs.every((input, i) => {
-      const g = inputGroups[i];
-      if (g === undefined || g === group) return true;
-      return g.index < group.index && !inline.has(input.id);
-    });
+    const ordered = node.inputs.every((input, i) => inputGroups[i] === group || producerIndex(input, groupOf, inline, aliases) < group.index);
     if (ordered) return group;
   }
   return undefined;

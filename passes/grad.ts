@@ -14,7 +14,8 @@
 // gradient of its own shape. Integer and bool nodes carry no gradient. Asking
 // for the gradient of y with respect to a node that y depends on only through
 // ops without a gradient (argmax, comparisons) is a GradientError naming the
-// op, because the answer would be a silent zero.
+// op, because the answer would be a silent zero. A path cut by stopGradient
+// is a requested zero and raises nothing.
 
 import { GradientError } from '../src/errors.ts';
 import { isFloat } from '../src/graph/dtype.ts';
@@ -57,6 +58,9 @@ function blockingNode(y: Node, w: Node, onPath: ReadonlySet<number>): Node | und
   let blocker: Node | undefined;
   for (const node of y.graph.nodes.slice(w.id + 1, y.id + 1)) {
     if (!onPath.has(node.id) || !node.inputs.some((i) => carries.has(i.id))) continue;
+    // stopGradient cuts a path on request: the zero past it is intended, so
+    // a comparison behind it is neither a carrier nor a blocker.
+    if (node.is('stopGradient')) continue;
     if (hasNoGradient(ruleOf(node))) blocker ??= node;
     else if (isFloat(node.dtype)) carries.add(node.id);
   }

@@ -10,7 +10,11 @@ import { SlopeError } from '../src/errors.ts';
 import type { Node } from '../src/graph/node.ts';
 import { printGraph } from '../src/graph/printer.ts';
 import { verify } from '../src/graph/verify.ts';
-import type { Kernel } from '../src/kernel/ir.ts';
+import type { Kernel, ScalarType } from '../src/kernel/ir.ts';
+import type { DType } from '../src/graph/dtype.ts';
+
+/** The dtype of a scratch buffer, by its scalar type. */
+export const SCRATCH_DTYPES: Record<ScalarType, DType> = { f32: 'float32', f64: 'float64', i32: 'int32' };
 import { lowerPlan } from '../src/kernel/lower.ts';
 import { scalarType } from '../src/kernel/pointwise.ts';
 import type { FusionPlan } from './fuse.ts';
@@ -67,7 +71,7 @@ export function buffersOf(plan: FusionPlan): BufferInfo[] {
   for (const node of plan.nodes) {
     const source = node.op === 'input' || node.op === 'param' || (node.op === 'constant' && node.size > 1);
     if (!source && !plan.stored.has(node.id)) continue;
-    buffers.push({ id: node.id, t: scalarType(node.dtype), size: node.size, persistent: source || outputs.has(node.id) });
+    buffers.push({ id: node.id, t: scalarType(node.dtype), dtype: node.dtype, size: node.size, persistent: source || outputs.has(node.id) });
   }
   return buffers;
 }
@@ -108,7 +112,7 @@ export function runPipeline(outputs: readonly Node[], options: PipelineOptions =
   passes.push({ name: 'lower', skipped: false, ms: lowered.ms, summary: `${kernels.length} kernels` });
   if (dumpAfter.has('lower')) dumps.push({ pass: 'lower', text: kernels.map((k) => `${k.name}: ${k.summary}`).join('\n') });
 
-  const scratch = kernels.flatMap((k) => k.params.filter((p) => p.buffer < 0).map((p) => ({ id: p.buffer, t: p.t, size: p.size, persistent: false })));
+  const scratch = kernels.flatMap((k) => k.params.filter((p) => p.buffer < 0).map((p) => ({ id: p.buffer, t: p.t, dtype: SCRATCH_DTYPES[p.t], size: p.size, persistent: false })));
   const planned = timed(() => planMemory(kernels, [...buffersOf(plan), ...scratch], (k) => kernels[k]!.inPlaceSafe));
   const memory = planned.value;
   passes.push({ name: 'plan-memory', skipped: false, ms: planned.ms, summary: `peak ${memory.peakBytes} B, bound ${memory.boundBytes} B` });

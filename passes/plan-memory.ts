@@ -6,8 +6,10 @@
 // takes the first free block that fits, and its block is freed after its last
 // reader. An elementwise kernel whose loads and stores all use the same flat
 // index may write its output in place of an input that dies there, when both
-// have the same byte size, since each element is read before it is written.
+// have the same dtype and element count, since each element is read before it
+// is written.
 
+import type { DType } from '../src/graph/dtype.ts';
 import type { Kernel, ScalarType } from '../src/kernel/ir.ts';
 
 export const ALIGNMENT = 16;
@@ -15,9 +17,11 @@ export const ALIGNMENT = 16;
 const BYTES: Record<ScalarType, number> = { f32: 4, f64: 8, i32: 4 };
 
 export interface BufferInfo {
-  /** The buffer id: a graph node id. */
+  /** The buffer id: a graph node id, or a negative id for a kernel's scratch buffer. */
   id: number;
   t: ScalarType;
+  /** The storage dtype; bool is stored in one byte per element although it computes as i32. */
+  dtype: DType;
   size: number;
   persistent: boolean;
 }
@@ -31,6 +35,8 @@ export interface Placement {
   /** Kernel indices between which the buffer is live; persistent buffers span the whole run. */
   firstKernel: number;
   lastKernel: number;
+  /** The buffer whose bytes this one took over in place at its first kernel, if any. */
+  inPlaceOf?: number;
 }
 
 export interface MemoryPlan {
@@ -118,11 +124,16 @@ export function planMemory(kernels: readonly Kernel[], buffers: readonly BufferI
       const b = info.get(p.buffer);
       if (p.access === 'read' || b === undefined || b.persistent || placements.has(b.id)) continue;
       const length = align(b.size * BYTES[b.t]);
-      const donor = inPlaceSafe(k) ? dying.find((d) => !taken.has(d.buffer) && placements.get(d.buffer)?.byteLength === length) : undefined;
+      // The donor must have as many elements: a broadcast input of one element is read at every index.
+      // The donor must match element for element: a broadcast input of one element is read at every index,
+      // and an element of another width would be overwritten before it is read.
+      const fits = (d: { buffer: number }) => info.get(d.buffer)?.dtype === b.dtype && info.get(d.buffer)?.size === b.size;
+      const donor = inPlaceSafe(k) ? dying.find((d) => !taken.has(d.buffer) && fits(d)) : undefined;
       if (donor !== undefined) {
         taken.add(donor.buffer);
         inPlace++;
         place(b, placements.get(donor.buffer)!.byteOffset, k, last.get(b.id) ?? k);
+        placements.get(b.id)!.inPlaceOf = donor.buffer;
       } else {
         place(b, arena.allocate(length), k, last.get(b.id) ?? k);
       }
@@ -142,12 +153,17 @@ export function planMemory(kernels: readonly Kernel[], buffers: readonly BufferI
     }
   });
 
-  // The bound: at each kernel, the bytes of every buffer live there.
+  // The bound: at each kernel, the bytes of every buffer live there. A buffer
+  // handed over in place counts once at the kernel that hands it over.
   let boundBytes = 0;
   let busiestKernel = 0;
+  const handedOver = new Map<number, number>();
+  for (const p of placements.values()) if (p.inPlaceOf !== undefined) handedOver.set(p.inPlaceOf, p.firstKernel);
   kernels.forEach((_, k) => {
     let live = 0;
-    for (const p of placements.values()) if (p.firstKernel <= k && k <= p.lastKernel) live += p.byteLength;
+    for (const p of placements.values()) {
+      if (p.firstKernel <= k && k <= p.lastKernel && handedOver.get(p.id) !== k) live += p.byteLength;
+    }
     if (live > boundBytes) {
       boundBytes = live;
       busiestKernel = k;

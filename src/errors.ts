@@ -43,6 +43,9 @@ export class FeedError extends SlopeError {}
 /** A gradient requested through an op that has none (argmax, comparisons). */
 export class GradientError extends SlopeError {}
 
+/** A backend that is unknown or cannot run in this JavaScript engine. */
+export class BackendError extends SlopeError {}
+
 /** A broken internal invariant: a bug in slope, never a user mistake. */
 export class InternalError extends SlopeError {
   constructor(message: string) {

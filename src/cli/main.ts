@@ -4,11 +4,13 @@
 
 import { SlopeError } from '../errors.ts';
 import { inspectCommand } from './inspect.ts';
+import { trainCommand } from './train.ts';
 
 const HELP = `Usage: slope COMMAND [options]
 
 Commands:
   inspect FILE   compile a graph and print its passes and kernels
+  train          train a small CNN with ReLU and LeakyReLU and write a report
 
 Run 'slope COMMAND --help' for a command's options.
 `;
@@ -17,6 +19,7 @@ type Command = (argv: readonly string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   inspect: (argv) => inspectCommand(argv),
+  train: (argv) => trainCommand(argv),
 };
 
 export async function main(argv: readonly string[]): Promise<number> {

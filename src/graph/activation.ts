@@ -3,7 +3,7 @@
 // resolves every form when the graph is built and fails there, with the known
 // names and the nearest one.
 
-import { UnknownActivationError } from '../errors.ts';
+import { SlopeError, UnknownActivationError } from '../errors.ts';
 import type { Node } from './node.ts';
 
 /** An object that applies an activation, such as the LeakyReLU layer. */
@@ -32,6 +32,52 @@ const BY_NAME: Record<string, ActivationFn> = {
 
 export const ACTIVATION_NAMES: readonly string[] = Object.keys(BY_NAME);
 
+// Callables registered under a name, and the reverse map that lets a saved
+// model write the name of a registered callable.
+const REGISTERED = new Map<string, ActivationFn>();
+const NAME_OF = new Map<ActivationFn, string>();
+
+/**
+ * Registers a callable activation under a name, so that the name can be used
+ * wherever a built-in name can, and a model that uses the callable can be
+ * saved and loaded again. Built-in names cannot be replaced, and a name keeps
+ * the callable it was first registered with.
+ */
+export function registerActivation(name: string, fn: ActivationFn): void {
+  if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name)) {
+    throw new TypeError(`Error in registerActivation: invalid name ${JSON.stringify(name)}; use letters, digits, '_', '.' or '-', starting with a letter or '_'`);
+  }
+  if (typeof fn !== 'function') throw new TypeError(`Error in registerActivation: the activation ${JSON.stringify(name)} must be a function (node) => node, got ${typeof fn}`);
+  if (Object.hasOwn(BY_NAME, name)) throw new SlopeError(`Error in registerActivation: ${JSON.stringify(name)} is a built-in activation and cannot be replaced`);
+  const existing = REGISTERED.get(name);
+  if (existing === fn) return;
+  if (existing !== undefined) {
+    throw new SlopeError(`Error in registerActivation: ${JSON.stringify(name)} is already registered with another function; call unregisterActivation first to replace it`);
+  }
+  REGISTERED.set(name, fn);
+  if (!NAME_OF.has(fn)) NAME_OF.set(fn, name);
+}
+
+/** Removes a registered activation; returns whether the name was registered. */
+export function unregisterActivation(name: string): boolean {
+  const fn = REGISTERED.get(name);
+  if (fn === undefined) return false;
+  REGISTERED.delete(name);
+  if (NAME_OF.get(fn) === name) NAME_OF.delete(fn);
+  for (const [other, otherFn] of REGISTERED) if (otherFn === fn && !NAME_OF.has(fn)) NAME_OF.set(fn, other);
+  return true;
+}
+
+/** Returns the name a callable was registered under, if it was. */
+export function registeredActivationName(fn: ActivationFn): string | undefined {
+  return NAME_OF.get(fn);
+}
+
+/** Returns the built-in activation names followed by the registered ones. */
+export function activationNames(): string[] {
+  return [...ACTIVATION_NAMES, ...REGISTERED.keys()];
+}
+
 /** Levenshtein distance, case-insensitive and ignoring '_' so 'LeakyReLU' is near 'leaky_relu'. */
 function distance(a: string, b: string): number {
   const s = a.toLowerCase().replace(/_/g, '');
@@ -51,7 +97,7 @@ function distance(a: string, b: string): number {
 export function nearestActivationName(name: string): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
-  for (const known of ACTIVATION_NAMES) {
+  for (const known of activationNames()) {
     const d = distance(name, known);
     if (d < bestDistance) {
       best = known;
@@ -66,6 +112,7 @@ export function resolveActivation(spec: ActivationSpec, where = 'activation'): A
   if (typeof spec === 'function') return spec;
   if (typeof spec === 'object' && spec !== null && typeof spec.apply === 'function') return (x) => spec.apply(x);
   if (typeof spec === 'string' && Object.hasOwn(BY_NAME, spec)) return BY_NAME[spec]!;
+  if (typeof spec === 'string' && REGISTERED.has(spec)) return REGISTERED.get(spec)!;
 
   const requested = typeof spec === 'string' ? spec : String(spec);
   let suggestion = typeof spec === 'string' ? nearestActivationName(spec) : undefined;
@@ -76,10 +123,11 @@ export function resolveActivation(spec: ActivationSpec, where = 'activation'): A
     suggestion = 'leaky_relu';
     hint = ` Did you mean 'leaky_relu' (alpha ${LEAKY_RELU_DEFAULT_ALPHA}), or an object such as new LeakyReLU({ alpha }) to choose alpha?`;
   }
+  const known = activationNames();
   throw new UnknownActivationError(
-    `Error in ${where}: unknown activation ${JSON.stringify(requested)}. Known names: ${ACTIVATION_NAMES.join(', ')}; a callable (node) => node or an object with apply(node) is accepted too.${hint}`,
+    `Error in ${where}: unknown activation ${JSON.stringify(requested)}. Known names: ${known.join(', ')}; a callable (node) => node or an object with apply(node) is accepted too.${hint}`,
     requested,
-    ACTIVATION_NAMES,
+    known,
     suggestion,
   );
 }

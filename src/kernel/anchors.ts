@@ -121,6 +121,8 @@ export const anchors: { [K in AnchorName]: AnchorLowering<K> } = {
       return shape.slice(0, -2).map((d, b) => (d === 1 ? int(0) : batch[b + offset]!));
     };
     const aAt = (batch: Expr[], i: Expr, p: Expr) => ctx.input(0, Point.of(aShape, [...batchOf(batch, aShape), ...(transposeA ? [p, i] : [i, p])]));
+    const range = (v: Expr, size: number) => ({ name: (v as { name: string }).name, size });
+    const ranges = (batch: Expr[], shape: readonly number[]) => batch.map((v, d) => range(v, shape[d]!));
     const bAt = (batch: Expr[], p: Expr, j: Expr) => ctx.input(1, Point.of(bShape, [...batchOf(batch, bShape), ...(transposeB ? [j, p] : [p, j])]));
 
     if (transposeB) {
@@ -129,10 +131,14 @@ export const anchors: { [K in AnchorName]: AnchorLowering<K> } = {
         const [i, j] = [vars[rank - 2]!, vars[rank - 1]!];
         const acc = ctx.fresh('acc');
         const p = ctx.fresh('p');
+        const a = aAt(batch, i, ivar(p));
+        const b = bAt(batch, ivar(p), j);
+        const epilogue = ctx.emit(Point.of(outShape, vars), fvar(acc, ctx.t));
+        ctx.contraction({ outer: ranges(batch, outShape), i: range(i, outShape[rank - 2]!), j: range(j, n), reduce: [{ name: p, size: k }], a, b, acc, t: ctx.t, epilogue });
         return [
           { k: 'let', name: acc, t: ctx.t, init: num(0, ctx.t) },
-          loop(p, 0, k, [{ k: 'assign', name: acc, value: bin('add', fvar(acc, ctx.t), bin('mul', aAt(batch, i, ivar(p)), bAt(batch, ivar(p), j))) }]),
-          ...ctx.emit(Point.of(outShape, vars), fvar(acc, ctx.t)),
+          loop(p, 0, k, [{ k: 'assign', name: acc, value: bin('add', fvar(acc, ctx.t), bin('mul', a, b)) }]),
+          ...epilogue,
         ];
       });
     }
@@ -143,6 +149,20 @@ export const anchors: { [K in AnchorName]: AnchorLowering<K> } = {
       const i = vars[rank - 2]!;
       const [j0, p, a, j1, j2] = ['j', 'p', 'a', 'j', 'j'].map((prefix) => ctx.fresh(prefix)) as [string, string, string, string, string];
       const rowAt = (j: string) => ({ k: 'load', t: ctx.t, buf: row, index: ivar(j) }) as Expr;
+
+      // The same product stated element by element, for backends that tile it instead of running this body.
+      const [jc, pc, accC] = [ctx.fresh('j'), ctx.fresh('p'), ctx.fresh('acc')];
+      ctx.contraction({
+        outer: ranges(batch, outShape),
+        i: range(i, outShape[rank - 2]!),
+        j: { name: jc, size: n },
+        reduce: [{ name: pc, size: k }],
+        a: aAt(batch, i, ivar(pc)),
+        b: bAt(batch, ivar(pc), ivar(jc)),
+        acc: accC,
+        t: ctx.t,
+        epilogue: ctx.emit(Point.of(outShape, [...vars, ivar(jc)]), fvar(accC, ctx.t)),
+      });
       return [
         loop(j0, 0, n, [{ k: 'store', buf: row, index: ivar(j0), value: num(0, ctx.t) }]),
         loop(p, 0, k, [

@@ -5,7 +5,7 @@
 
 import type { Node } from '../graph/node.ts';
 import type { Shape } from '../graph/shape.ts';
-import type { Expr, ScalarType, Stmt } from './ir.ts';
+import type { Contraction, Expr, ScalarType, Stmt } from './ir.ts';
 import type { Point } from './point.ts';
 
 export interface AnchorContext<N extends Node = Node> {
@@ -22,4 +22,6 @@ export interface AnchorContext<N extends Node = Node> {
   fresh(prefix: string): string;
   /** A scratch buffer of `size` elements of the output's type, live only in this kernel; returns its buffer index. */
   scratch(size: number): number;
+  /** Records that the statements returned compute this contraction, for backends that tile it. */
+  contraction(structure: Contraction): void;
 }

@@ -32,6 +32,40 @@ export type Stmt =
   | { k: 'if'; cond: Expr; then: Stmt[]; else: Stmt[] }
   | { k: 'comment'; text: string };
 
+/** A loop of a contraction: its variable and trip count (the loop runs from 0). */
+export interface LoopRange {
+  name: string;
+  size: number;
+}
+
+/**
+ * The structure of a kernel that computes, for every outer index and every
+ * (i, j) of an m x n output tile,
+ *
+ *   acc = sum of a * b over the reduce loops, in row-major order from 0
+ *   epilogue (reads acc, i, j and the outer variables; stores the element)
+ *
+ * as matmul does. A backend may use it to schedule the kernel its own way
+ * (register tiles, SIMD lanes along j), provided each output element still
+ * sums its products in that order. The kernel's body remains the reference
+ * semantics, and a backend may always run the body instead.
+ */
+export interface Contraction {
+  outer: LoopRange[];
+  i: LoopRange;
+  j: LoopRange;
+  reduce: LoopRange[];
+  /** The left factor, an expression of the outer, i and reduce variables. */
+  a: Expr;
+  /** The right factor, an expression of the outer, reduce and j variables. */
+  b: Expr;
+  /** The accumulator's name and type, as the epilogue reads it. */
+  acc: string;
+  t: ScalarType;
+  /** Statements finishing one output element from acc: the fused epilogue and the stores. */
+  epilogue: Stmt[];
+}
+
 /** A buffer a kernel reads or writes. */
 export interface KernelParam {
   /**
@@ -60,6 +94,8 @@ export interface Kernel {
   bytes: number;
   /** True when every load and store uses the loop's flat index, so an output may overwrite a dying input. */
   inPlaceSafe: boolean;
+  /** Set when the kernel is a contraction (matmul), for backends that tile it. */
+  contraction?: Contraction;
 }
 
 // Builders. Short names because lowering code is dense with them.

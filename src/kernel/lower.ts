@@ -11,7 +11,7 @@ import { shapesEqual, sizeOf } from '../graph/shape.ts';
 import type { OpName } from '../ops/attrs.ts';
 import type { FusionGroup, FusionPlan } from '../../passes/fuse.ts';
 import type { AnchorContext } from './context.ts';
-import type { Expr, Kernel, KernelParam, ScalarType, Stmt } from './ir.ts';
+import type { Contraction, Expr, Kernel, KernelParam, ScalarType, Stmt } from './ir.ts';
 import { fvar, ivar, loop, num } from './ir.ts';
 import type { AnchorLowering, AnchorName } from './anchors.ts';
 import { anchors } from './anchors.ts';
@@ -30,6 +30,7 @@ let nextScratchId = 1;
 
 class KernelBuilder {
   readonly params: KernelParam[] = [];
+  contraction: Contraction | undefined;
   private readonly paramIndex = new Map<number, number>();
   private counter = 0;
 
@@ -65,14 +66,14 @@ class KernelBuilder {
   /** Returns the value of `node` at a point of its shape, as this kernel reads it. */
   value(node: Node, point: Point): Expr {
     const t = scalarType(node.dtype);
-    if (node.is('constant') && node.size === 1) return num(node.attrs.value[0]!, t);
+    const source = this.bufferOf(node);
+    if (source.is('constant') && source.size === 1) return num(source.attrs.value[0]!, t);
     if (this.group.nodes.includes(node)) {
       if (!shapesEqual(point.shape, this.group.shape)) throw new InternalError(`${node.label} is read at a point of another shape inside its own kernel`);
       return fvar(`v${node.id}`, t);
     }
     if (this.plan.inline.has(node.id)) return this.expression(node, point);
-    const buffer = this.bufferOf(node);
-    return { k: 'load', t, buf: this.param(buffer, 'read'), index: point.flat() };
+    return { k: 'load', t, buf: this.param(source, 'read'), index: point.flat() };
   }
 
   /** Builds the elementwise expression of a node from its inputs' values at the point. */
@@ -84,14 +85,20 @@ class KernelBuilder {
     return lowering(args, node.attrs, scalarType(node.dtype));
   }
 
-  /** Computes the group's elementwise nodes at a point and stores those that are read elsewhere. */
+  /**
+   * Computes the group's elementwise nodes at a point and stores those that
+   * are read elsewhere. Every store comes after every load, so an output
+   * placed in place of an input (plan-memory) never overwrites an element
+   * that a later node of the group still reads.
+   */
   finish(point: Point, from: number): Stmt[] {
-    const stmts: Stmt[] = [];
+    const lets: Stmt[] = [];
+    const stores: Stmt[] = [];
     for (const node of this.group.nodes.slice(from)) {
-      stmts.push({ k: 'let', name: `v${node.id}`, t: scalarType(node.dtype), init: this.expression(node, point) });
-      stmts.push(...this.store(node, point));
+      lets.push({ k: 'let', name: `v${node.id}`, t: scalarType(node.dtype), init: this.expression(node, point) });
+      stores.push(...this.store(node, point));
     }
-    return stmts;
+    return [...lets, ...stores];
   }
 
   store(node: Node, point: Point): Stmt[] {
@@ -140,6 +147,9 @@ function lowerAnchor(builder: KernelBuilder, anchor: Node): Stmt[] {
     ],
     fresh: (prefix) => builder.fresh(prefix),
     scratch: (size) => builder.scratch(scalarType(anchor.dtype), size),
+    contraction: (structure) => {
+      builder.contraction = structure;
+    },
   };
   const rule = anchors[anchor.op as AnchorName] as AnchorLowering<OpName> | undefined;
   if (rule === undefined) throw new InternalError(`${anchor.op} ${anchor.label} has no kernel lowering`);
@@ -177,10 +187,13 @@ export function lowerPlan(plan: FusionPlan): Kernel[] {
     const builder = new KernelBuilder(plan, group);
     const flat = group.anchor === undefined && isFlat(group, plan);
     const raw = group.anchor === undefined ? lowerElementwise(builder) : lowerAnchor(builder, group.anchor);
-    const body = eliminateCommonSubexpressions(raw, () => builder.fresh('t'));
+    const fresh = () => builder.fresh('t');
+    const body = eliminateCommonSubexpressions(raw, fresh);
     const summary = group.nodes.map((n) => n.op).join(' + ');
     const bytes = builder.params.reduce((n, p) => n + p.size * BYTES[p.t], 0);
-    return { name: kernelName(index, group), nodes: group.nodes.map((n) => n.id), summary, params: builder.params, body, flops: estimateFlops(group), bytes, inPlaceSafe: flat && builder.params.every((p) => p.size === sizeOf(group.shape) || p.size === 1) };
+    const kernel: Kernel = { name: kernelName(index, group), nodes: group.nodes.map((n) => n.id), summary, params: builder.params, body, flops: estimateFlops(group), bytes, inPlaceSafe: flat && builder.params.every((p) => p.size === sizeOf(group.shape) || p.size === 1) };
+    if (builder.contraction !== undefined) kernel.contraction = { ...builder.contraction, epilogue: eliminateCommonSubexpressions(builder.contraction.epilogue, fresh) };
+    return kernel;
   });
 }
 

@@ -64,7 +64,9 @@ export const pointwise: { [K in PointwiseName]: Lowering<K> } = {
   less: ([a, b]) => bin('lt', a!, b!),
   equal: ([a, b]) => bin('eq', a!, b!),
   where: ([cond, a, b]) => select(cond!, a!, b!),
-  prelu: ([x, alpha]) => select(bin('gt', x!, 0), x!, bin('mul', alpha!, x!)),
+  // As leakyRelu, per element: a channel with alpha 0 gives +0 (not -0 or NaN at -Infinity), and NaN stays NaN.
+  prelu: ([x, alpha]) =>
+    select(bin('gt', x!, 0), x!, select(bin('eq', alpha!, 0), select(bin('eq', x!, x!), c(0, x!), x!), bin('mul', alpha!, x!))),
   // dy where x > 0, alpha * dy where x <= 0, NaN where x is NaN (neither comparison holds).
   leakyReluGrad: ([x, dy], { alpha }) =>
     select(bin('gt', x!, 0), dy!, select(bin('le', x!, 0), alpha === 0 ? c(0, dy!) : bin('mul', dy!, alpha), c(NaN, dy!))),

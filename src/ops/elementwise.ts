@@ -1,8 +1,9 @@
 // Elementwise ops. Binary and ternary ops broadcast as numpy does. Inputs of
 // a binary op share one dtype: slope does not promote implicitly.
 //
-// NaN propagates through the relu family (relu, leakyRelu, elu) and through
-// their gradients, so a numerical fault stays visible instead of becoming 0.
+// NaN propagates through the relu family (relu, leakyRelu, prelu, elu) and
+// through their gradients, so a numerical fault stays visible instead of
+// becoming 0.
 
 import { ShapeError } from '../errors.ts';
 import type { DType } from '../graph/dtype.ts';
@@ -275,11 +276,16 @@ export const elementwiseOps: { [K in ElementwiseName]: OpDef<K> } = {
   // prelu(x, alpha) = x > 0 ? x : alpha x, with alpha a learnable tensor
   // broadcast against x (shape [C] gives one slope per channel). Forward
   // values match leakyRelu's, so a channel with alpha 0 gives relu's +0 at -Infinity.
-  // d/dx = 1 for x > 0, alpha otherwise; d/dalpha = 0 for x > 0, x otherwise.
+  // d/dx = 1 for x > 0, alpha otherwise (at 0 and -0 too), NaN at NaN, as for
+  // leakyRelu; d/dalpha = 0 for x > 0, x otherwise. The masks read a
+  // stopGradient copy of x, so a second derivative treats them as constants.
   prelu: binary(leakyReluValue, ({ graph, inputs, dy }) => {
     const [x, alpha] = inputs as [typeof dy, typeof dy];
-    const positive = graph.greater(x, 0);
-    return [graph.where(positive, dy, graph.mul(dy, alpha)), graph.where(positive, graph.zerosLike(dy), graph.mul(dy, x))];
+    const constantX = graph.stopGradient(x);
+    const positive = graph.greater(constantX, 0);
+    const dx = graph.where(positive, dy, graph.mul(dy, alpha));
+    const dxOrNaN = graph.where(graph.equal(constantX, constantX), dx, constantX);
+    return [dxOrNaN, graph.where(positive, graph.zerosLike(dy), graph.mul(dy, x))];
   }, 'same', true),
 
   // leakyReluGrad(x, dy) is linear in dy, so its gradient with respect to dy is
@@ -316,7 +322,10 @@ function castFunction(dtype: DType): Unary {
 
 /** Gradients of maximum (`wins` = greater) or minimum (`wins` = less): 1 to the winner, 1/2 each on a tie. */
 function tieSplit(graph: import('../graph/graph.ts').Graph, inputs: readonly import('../graph/node.ts').Node[], dy: import('../graph/node.ts').Node, wins: 'greater' | 'less') {
-  const [a, b] = inputs as [typeof dy, typeof dy];
+  // The masks compare stopGradient copies, so a second derivative treats
+  // them as the constants they are almost everywhere instead of raising
+  // GradientError at the comparison.
+  const [a, b] = inputs.map((input) => graph.stopGradient(input)) as [typeof dy, typeof dy];
   const dtype = dy.dtype;
   const tie = graph.mul(graph.cast(graph.equal(a, b), dtype), 0.5);
   const aWins = graph.cast(wins === 'greater' ? graph.greater(a, b) : graph.less(a, b), dtype);

@@ -97,7 +97,9 @@ function extremumGrad(c: { graph: Graph; inputs: readonly Node[]; node: Node; at
   const { graph, inputs, node, attrs, dy } = c;
   const x = inputs[0]!;
   const extremum = expandReduced(graph, node, x.shape, attrs.axes);
-  const hits = graph.cast(graph.equal(x, extremum), x.dtype);
+  // The mask compares stopGradient copies, so a second derivative treats it
+  // as the constant it is almost everywhere instead of raising GradientError.
+  const hits = graph.cast(graph.equal(graph.stopGradient(x), graph.stopGradient(extremum)), x.dtype);
   const count = expandReduced(graph, graph.sum(hits, attrs.axes, { keepDims: false }), x.shape, attrs.axes);
   return [graph.div(graph.mul(hits, expandReduced(graph, dy, x.shape, attrs.axes)), count)];
 }

@@ -1,24 +1,23 @@
 // compile() and the Executable it returns: the compiled kernels, the buffers
 // laid out by the memory plan, and run(feeds).
 
-import { FeedError, SlopeError } from '../errors.ts';
-import type { DType } from '../graph/dtype.ts';
+import { BackendError, FeedError, SlopeError } from '../errors.ts';
 import type { Feeds } from '../graph/feeds.ts';
 import { validateFeeds } from '../graph/feeds.ts';
 import { initialize } from '../graph/init.ts';
 import type { Graph } from '../graph/graph.ts';
 import type { Node } from '../graph/node.ts';
 import { formatShape } from '../graph/shape.ts';
-import type { Kernel, ScalarType } from '../kernel/ir.ts';
+import type { Kernel } from '../kernel/ir.ts';
 import type { PassRecord, PipelineOptions, PipelineResult } from '../../passes/manager.ts';
-import { runPipeline } from '../../passes/manager.ts';
+import { runPipeline, SCRATCH_DTYPES } from '../../passes/manager.ts';
 import type { MemoryPlan } from '../../passes/plan-memory.ts';
-import { compileKernel, printKernel } from '../backend/js/codegen.ts';
-import type { CompiledKernel } from '../backend/js/codegen.ts';
+import type { Backend, BackendName, OutputArray, Runner } from '../backend/backend.ts';
+import { BACKEND_NAMES, typedView } from '../backend/backend.ts';
+import { jsBackend } from '../backend/js/backend.ts';
+import { wasmBackend } from '../backend/wasm/backend.ts';
 
-export type BackendName = 'js';
-
-export type OutputArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+export type { BackendName, OutputArray } from '../backend/backend.ts';
 
 /** A param and the node holding its next value, written back after each run. */
 export interface ParamUpdate {
@@ -27,7 +26,13 @@ export interface ParamUpdate {
 }
 
 export interface CompileOptions extends PipelineOptions {
+  /** 'js' (the default) or 'wasm'. */
   backend?: BackendName;
+  /**
+   * wasm backend only: false emits scalar code even where the engine
+   * supports SIMD128. By default SIMD is used when the start-up probe finds it.
+   */
+  simd?: boolean;
   /**
    * Param updates run with every call: after the outputs are computed, each
    * param takes its new value. This is how an optimizer step is compiled into
@@ -45,27 +50,24 @@ export interface KernelInfo {
   /** Graph node ids (after passes) computed by the kernel. */
   nodes: number[];
   summary: string;
+  /** JavaScript source (js backend) or the function's WAT text (wasm backend). */
   source: string;
+  /** The function in the WebAssembly text format; wasm backend only. */
+  wat?: string;
   flops: number;
   bytes: number;
   ir: Kernel;
 }
 
-export class BackendError extends SlopeError {}
-
-/** The dtype of a scratch buffer's view, by its scalar type. */
-const SCRATCH_DTYPES: Record<ScalarType, DType> = { f32: 'float32', f64: 'float64', i32: 'int32' };
-
-function arrayFor(dtype: DType, buffer: ArrayBuffer, byteOffset: number, length: number): OutputArray {
-  switch (dtype) {
-    case 'float32':
-      return new Float32Array(buffer, byteOffset, length);
-    case 'float64':
-      return new Float64Array(buffer, byteOffset, length);
-    case 'int32':
-      return new Int32Array(buffer, byteOffset, length);
-    case 'bool':
-      return new Uint8Array(buffer, byteOffset, length);
+function selectBackend(options: CompileOptions): Backend {
+  const name = options.backend ?? 'js';
+  switch (name) {
+    case 'js':
+      return jsBackend;
+    case 'wasm':
+      return wasmBackend(options.simd === undefined ? {} : { simd: options.simd });
+    default:
+      throw new BackendError(`Error in compile: unknown backend ${JSON.stringify(name)}; available: ${BACKEND_NAMES.join(', ')}`);
   }
 }
 
@@ -90,9 +92,11 @@ export class Executable {
   /** Kernel count with fusion turned off, for the report. */
   readonly unfusedKernelCount: number;
 
-  private readonly arena: ArrayBuffer;
+  /** The WebAssembly module's bytes, the content of a .wasm file; wasm backend only. */
+  readonly moduleBytes: Uint8Array | undefined;
+
+  private readonly runner: Runner;
   private readonly views = new Map<number, OutputArray>();
-  private readonly compiled: { fn: CompiledKernel; args: OutputArray[] }[];
   private readonly result: PipelineResult;
   private readonly updateTargets: readonly { name: string; value: Node }[];
 
@@ -102,8 +106,8 @@ export class Executable {
     for (const o of outputs) {
       if (o.graph !== graph) throw new SlopeError(`Error in compile: output ${o.label} belongs to another graph than ${outputs[0]!.label}`);
     }
-    this.backend = options.backend ?? 'js';
-    if (this.backend !== 'js') throw new BackendError(`Error in compile: unknown backend ${JSON.stringify(this.backend)}; available: js`);
+    const backend = selectBackend(options);
+    this.backend = backend.name;
 
     const updates = options.updates ?? [];
     for (const u of updates) {
@@ -124,24 +128,43 @@ export class Executable {
     this.dumps = this.result.dumps;
     this.unfusedKernelCount = plan.nodes.filter((n) => !['input', 'param', 'constant', 'reshape'].includes(n.op)).length;
 
-    this.arena = new ArrayBuffer(Math.max(memory.peakBytes, 16));
+    this.runner = backend.prepare({
+      kernels,
+      memory,
+      dtypeOf: (id) => (id >= 0 ? this.graph.nodes[id]!.dtype : SCRATCH_DTYPES[memory.placements.get(id)!.t]),
+      describe: (k) => describeNodes(k, this.graph),
+    });
+    this.moduleBytes = this.runner.moduleBytes;
     for (const placement of memory.placements.values()) {
       const dtype = placement.id >= 0 ? this.graph.nodes[placement.id]!.dtype : SCRATCH_DTYPES[placement.t];
-      this.views.set(placement.id, arrayFor(dtype, this.arena, placement.byteOffset, placement.size));
+      this.views.set(placement.id, typedView(dtype, this.runner.buffer, this.runner.base + placement.byteOffset, placement.size));
     }
     this.initializeSources(options.params ?? {});
 
-    this.kernels = kernels.map((k) => ({
-      name: k.name,
-      backend: this.backend,
-      nodes: k.nodes,
-      summary: k.summary,
-      source: printKernel(k, describeNodes(k, this.graph)),
-      flops: k.flops,
-      bytes: k.bytes,
-      ir: k,
-    }));
-    this.compiled = this.kernels.map((k) => ({ fn: compileKernel(k.name, k.source), args: k.ir.params.map((p) => this.views.get(p.buffer)!) }));
+    // Texts are read through getters: the wasm backend prints its WAT only when someone reads it.
+    this.kernels = kernels.map((k, i) => {
+      const text = this.runner.kernels[i]!;
+      return {
+        name: k.name,
+        backend: this.backend,
+        nodes: k.nodes,
+        summary: k.summary,
+        get source() {
+          return text.source;
+        },
+        get wat() {
+          return text.wat;
+        },
+        flops: k.flops,
+        bytes: k.bytes,
+        ir: k,
+      };
+    });
+  }
+
+  /** The whole WebAssembly module as text; wasm backend only. */
+  get moduleText(): string | undefined {
+    return this.runner.moduleText;
   }
 
   private initializeSources(params: Readonly<Record<string, ArrayLike<number>>>): void {
@@ -182,7 +205,7 @@ export class Executable {
     const needed = this.graph.inputs.filter((n) => this.views.has(n.id));
     validateFeeds(feeds, needed, this.graph.inputs, 'run');
     for (const node of needed) this.views.get(node.id)!.set(feeds[node.name!] as ArrayLike<number>);
-    for (const { fn, args } of this.compiled) fn(...args);
+    this.runner.run();
     const results = this.outputs.map((o) => this.outputValue(o));
     // New param values are read only after every kernel ran, so no kernel sees a half-updated param.
     const next = this.updateTargets.map((u) => this.outputValue(u.value));
@@ -190,11 +213,32 @@ export class Executable {
     return results;
   }
 
+  /**
+   * Times each kernel over `runs` runs on the feeds and returns its mean
+   * milliseconds per run, in kernel order. Param updates are not written
+   * back, so profiling leaves the params as they were.
+   */
+  profile(feeds: Feeds = {}, runs = 1): { name: string; summary: string; ms: number }[] {
+    if (!Number.isInteger(runs) || runs < 1) throw new SlopeError(`Error in profile: runs must be a positive integer, got ${JSON.stringify(runs)}`);
+    const needed = this.graph.inputs.filter((n) => this.views.has(n.id));
+    validateFeeds(feeds, needed, this.graph.inputs, 'profile');
+    for (const node of needed) this.views.get(node.id)!.set(feeds[node.name!] as ArrayLike<number>);
+    const totals = new Float64Array(this.compiled.length);
+    for (let run = 0; run < runs; run++) {
+      this.compiled.forEach(({ fn, args }, i) => {
+        const start = performance.now();
+        fn(...args);
+        totals[i] += performance.now() - start;
+      });
+    }
+    return this.kernels.map((k, i) => ({ name: k.name, summary: k.summary, ms: totals[i]! / runs }));
+  }
+
   private outputValue(node: Node): OutputArray {
     const source = this.result.plan.aliases.get(node.id) ?? node;
     const view = this.views.get(source.id);
     if (view !== undefined) return view.slice();
-    if (source.is('constant')) return arrayFor(node.dtype, new ArrayBuffer(16), 0, 1).map(() => source.attrs.value[0]!) as OutputArray;
+    if (source.is('constant')) return typedView(node.dtype, new ArrayBuffer(16), 0, 1).map(() => source.attrs.value[0]!) as OutputArray;
     throw new SlopeError(`internal: output ${node.label} has no buffer`);
   }
 

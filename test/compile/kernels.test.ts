@@ -40,12 +40,49 @@ describe('kernel counts', () => {
     expectClose(exe.run(feeds)[0]!, evaluate([y], feeds)[0]!.data);
   });
 
+  it('runs a reshaped reduction before the kernel reading it', () => {
+    const g = graph();
+    const x = g.input('x', [1, 2]);
+    const negated = x.neg();
+    const total = x.sum(1).reshape([1, 1]);
+    const y = total.add(negated);
+    const exe = compile(y);
+    const feeds = { x: [-1.375, -3] };
+    expectClose(exe.run(feeds)[0]!, evaluate([y], feeds)[0]!.data);
+  });
+
   it('counts one kernel per op without fusion', () => {
     const g = graph();
     const [x, a] = ['x', 'a'].map((n) => g.input(n, [8]));
     const y = x!.mul(a!).add(1).relu();
     const exe = compile(y, { skip: ['fuse'] });
     expect(exe.kernels.length).toBe(3);
+  });
+});
+
+describe('in-place outputs', () => {
+  it('keep a broadcast scalar input intact', () => {
+    const g = graph();
+    const x = g.input('x', [4]);
+    const scaled = x.mul(x.sum());
+    const y = scaled.reshape([2, 2]).sum();
+    const exe = compile(y);
+    const feeds = { x: [2, 2, 3, 4] };
+    expectClose(exe.run(feeds)[0]!, evaluate([y], feeds)[0]!.data);
+  });
+
+  it('store after every load of the fused group', () => {
+    const g = graph();
+    const x = g.input('x', [1, 1]);
+    const y = g.input('y', [1, 1]);
+    const negX = x.neg();
+    const negY = y.neg();
+    const larger = negX.maximum(negY);
+    const other = negY.logSoftmax();
+    const exe = compile([larger, other]);
+    const feeds = { x: [-0.9375], y: [-0.0625] };
+    const reference = evaluate([larger, other], feeds);
+    exe.run(feeds).forEach((out, i) => expectClose(out, reference[i]!.data));
   });
 });
 
@@ -145,5 +182,20 @@ describe('convolution kernels', () => {
     const exe = compile([maxPooled, avgPooled, dx!]);
     const compiled = exe.run(feeds);
     evaluate([maxPooled, avgPooled, dx!], feeds).forEach((r, i) => expectClose(compiled[i]!, r.data, 1e-5, 1e-6));
+  });
+});
+
+describe('profile', () => {
+  it('times every kernel and leaves params unchanged', () => {
+    const g = graph();
+    const x = g.input('x', [3]);
+    const w = g.param('w', [3], { init: { kind: 'values', values: Float64Array.of(1, 2, 3) } });
+    const loss = x.mul(w).sum();
+    const [dw] = grad(loss, [w]);
+    const exe = compile([loss], { updates: [{ param: w, value: w.sub(dw!.mul(0.5)) }] });
+    const profile = exe.profile({ x: [1, 1, 2] }, 3);
+    expect(profile.map((p) => p.name)).toEqual(exe.kernels.map((k) => k.name));
+    for (const p of profile) expect(p.ms).toBeGreaterThanOrEqual(0);
+    expect(Array.from(exe.getParam('w'))).toEqual([1, 2, 3]);
   });
 });

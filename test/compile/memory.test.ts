@@ -8,6 +8,7 @@ const RUNS = Number(process.env.SLOPE_FUZZ_RUNS ?? 40);
 
 /** Asserts that no two buffers that are live at one kernel share bytes, except an exact in-place handover. */
 function expectNoOverlap(exe: Executable): void {
+  expect(exe.memory.peakBytes, 'the bound is a lower bound of the peak').toBeGreaterThanOrEqual(exe.memory.boundBytes);
   const placements = [...exe.memory.placements.values()];
   for (let i = 0; i < placements.length; i++) {
     for (let j = i + 1; j < placements.length; j++) {

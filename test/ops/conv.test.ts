@@ -17,6 +17,7 @@ import { evaluate } from '../../src/interp/interpreter.ts';
 import type { Tensor } from '../../src/interp/tensor.ts';
 import type { Padding2D, Pool2DAttrs } from '../../src/ops/attrs.ts';
 import { window2D, windowAxis } from '../../src/ops/window.ts';
+import { EVALUATORS } from '../support/backends.ts';
 
 /** Runs of each property; `npm run fuzz` raises it through SLOPE_FUZZ_RUNS. */
 const RUNS = Number(process.env.SLOPE_FUZZ_RUNS ?? 60);
@@ -811,92 +812,94 @@ function checkExpected(expected: Record<string, unknown>, computed: Record<strin
   }
 }
 
-describe('field cases', () => {
-  it('conv2d + bias + activation, stride 2 same', () => {
-    const fieldCase = loadFieldCase('c15.json');
-    const { tolerance } = fieldCase;
-    const g = graph();
-    const { nodes, feeds } = caseInputs(g, fieldCase);
-    const { x, w, bias, prelu_alpha: alpha } = nodes as Record<string, Node>;
-    const options = caseConvOptions(fieldCase);
-    const activations: Record<string, (v: Node) => Node> = {
-      linear: (v) => v,
-      relu: (v) => g.relu(v),
-      prelu: (v) => g.prelu(v, alpha!),
-      leaky_relu_0p2: (v) => g.leakyRelu(v, 0.2),
-    };
+for (const backend of EVALUATORS) {
+  describe(`field cases on ${backend.name}`, () => {
+    it('conv2d + bias + activation, stride 2 same', () => {
+      const fieldCase = loadFieldCase('c15.json');
+      const { tolerance } = fieldCase;
+      const g = graph();
+      const { nodes, feeds } = caseInputs(g, fieldCase);
+      const { x, w, bias, prelu_alpha: alpha } = nodes as Record<string, Node>;
+      const options = caseConvOptions(fieldCase);
+      const activations: Record<string, (v: Node) => Node> = {
+        linear: (v) => v,
+        relu: (v) => g.relu(v),
+        prelu: (v) => g.prelu(v, alpha!),
+        leaky_relu_0p2: (v) => g.leakyRelu(v, 0.2),
+      };
 
-    // The chain as separate nodes, and as the conv2d builder's bias and activation options.
-    const pre = g.conv2d(x!, w!, options);
-    const names = Object.keys(activations);
-    const chained = names.map((name) => activations[name]!(g.add(pre, bias!)));
-    const built = names.map((name) => g.conv2d(x!, w!, { ...options, bias: bias!, activation: activations[name]! }));
-    const values = evaluate([...chained, ...built], feeds);
-    const [height, width] = [x!.shape[1]!, x!.shape[2]!];
-    const geometry = window2D(height, width, [w!.shape[0]!, w!.shape[1]!], options.strides, options.dilations, options.padding);
-    const computed: Record<string, Computed> = {
-      output_shape: pre.shape,
-      pads_top_bottom_left_right: [geometry.padTop, geometry.padBottom, geometry.padLeft, geometry.padRight],
-    };
-    names.forEach((name, i) => (computed[`y_${name}`] = values[i]!));
-    checkExpected(fieldCase.expected, computed, tolerance);
+      // The chain as separate nodes, and as the conv2d builder's bias and activation options.
+      const pre = g.conv2d(x!, w!, options);
+      const names = Object.keys(activations);
+      const chained = names.map((name) => activations[name]!(g.add(pre, bias!)));
+      const built = names.map((name) => g.conv2d(x!, w!, { ...options, bias: bias!, activation: activations[name]! }));
+      const values = backend.evaluate([...chained, ...built], feeds);
+      const [height, width] = [x!.shape[1]!, x!.shape[2]!];
+      const geometry = window2D(height, width, [w!.shape[0]!, w!.shape[1]!], options.strides, options.dilations, options.padding);
+      const computed: Record<string, Computed> = {
+        output_shape: pre.shape,
+        pads_top_bottom_left_right: [geometry.padTop, geometry.padBottom, geometry.padLeft, geometry.padRight],
+      };
+      names.forEach((name, i) => (computed[`y_${name}`] = values[i]!));
+      checkExpected(fieldCase.expected, computed, tolerance);
 
-    const activationKeys = Object.fromEntries(Object.entries(fieldCase.expected).filter(([key]) => key.startsWith('y_')));
-    expect(Object.keys(activationKeys)).toHaveLength(names.length);
-    const builtComputed = Object.fromEntries(names.map((name, i) => [`y_${name}`, values[names.length + i]!]));
-    checkExpected(activationKeys, builtComputed, tolerance);
+      const activationKeys = Object.fromEntries(Object.entries(fieldCase.expected).filter(([key]) => key.startsWith('y_')));
+      expect(Object.keys(activationKeys)).toHaveLength(names.length);
+      const builtComputed = Object.fromEntries(names.map((name, i) => [`y_${name}`, values[names.length + i]!]));
+      checkExpected(activationKeys, builtComputed, tolerance);
 
-    // The expected values reject the faults the case describes: the odd
-    // padding row and column placed before the input, or the bias added along
-    // the width axis (which has the channel count here).
-    const expectedLinear = flatValues((fieldCase.expected.y_linear as TensorJson).values);
-    const paddedBefore = g.add(g.conv2d(x!, w!, { ...options, padding: [[1, 0], [1, 0]] }), bias!);
-    const biasOnWidth = g.add(pre, g.reshape(bias!, [1, 1, bias!.size, 1]));
-    for (const wrong of evaluate([paddedBefore, biasOnWidth], feeds)) {
-      expect(wrong.shape).toEqual(pre.shape);
-      expect(mismatches(wrong.data, expectedLinear, tolerance.rtol, tolerance.atol).length).toBeGreaterThan(0);
-    }
+      // The expected values reject the faults the case describes: the odd
+      // padding row and column placed before the input, or the bias added along
+      // the width axis (which has the channel count here).
+      const expectedLinear = flatValues((fieldCase.expected.y_linear as TensorJson).values);
+      const paddedBefore = g.add(g.conv2d(x!, w!, { ...options, padding: [[1, 0], [1, 0]] }), bias!);
+      const biasOnWidth = g.add(pre, g.reshape(bias!, [1, 1, bias!.size, 1]));
+      for (const wrong of backend.evaluate([paddedBefore, biasOnWidth], feeds)) {
+        expect(wrong.shape).toEqual(pre.shape);
+        expect(mismatches(wrong.data, expectedLinear, tolerance.rtol, tolerance.atol).length).toBeGreaterThan(0);
+      }
+    });
+
+    it('gradients of conv2d + bias + prelu', () => {
+      const fieldCase = loadFieldCase('c18.json');
+      const { tolerance } = fieldCase;
+      const net = graph();
+      const { nodes, feeds } = caseInputs(net, fieldCase);
+      const { x, w, bias, prelu_alpha: alpha, g: cotangent } = nodes as Record<string, Node>;
+      expect(fieldCase.graph.gradients?.map((gradient) => gradient.wrt)).toEqual([
+        ['x', 'w', 'bias', 'prelu_alpha'],
+        ['x', 'w', 'bias'],
+      ]);
+
+      const preActivation = net.add(net.conv2d(x!, w!, caseConvOptions(fieldCase)), bias!);
+      const y = net.prelu(preActivation, alpha!);
+      const loss = net.sum(net.mul(y, cotangent!));
+      const preluGrads = grad(loss, [x!, w!, bias!, alpha!]);
+      const leakyLoss = net.sum(net.mul(net.leakyRelu(preActivation, 0.2), cotangent!));
+      const leakyGrads = grad(leakyLoss, [x!, w!, bias!]);
+      const values = backend.evaluate([y, loss, ...preluGrads, ...leakyGrads], feeds);
+      const [yValue, lossValue, gx, gw, gBias, gAlpha, lx, lw, lBias] = values as Tensor[];
+      checkExpected(
+        fieldCase.expected,
+        {
+          y_prelu: yValue!,
+          loss_prelu: lossValue!.data[0]!,
+          grad_x: gx!,
+          grad_w: gw!,
+          grad_bias: gBias!,
+          grad_alpha: gAlpha!,
+          leaky_0p2: { grad_x: lx!, grad_w: lw!, grad_bias: lBias! },
+        },
+        tolerance,
+      );
+
+      // The expected values reject the faults the case describes: no alpha
+      // gradient, or an alpha gradient read from the activation's output
+      // (alpha * pre) in place of the pre-activation.
+      const expectedAlpha = flatValues((fieldCase.expected.grad_alpha as TensorJson).values);
+      const fromOutput = net.sum(net.where(net.greater(preActivation, 0), 0, net.mul(y, cotangent!)), [0, 1, 2]);
+      expect(mismatches(run(fromOutput, feeds).data, expectedAlpha, tolerance.rtol, tolerance.atol).length).toBeGreaterThan(0);
+      expect(mismatches(new Float64Array(expectedAlpha.length), expectedAlpha, tolerance.rtol, tolerance.atol).length).toBeGreaterThan(0);
+    });
   });
-
-  it('gradients of conv2d + bias + prelu', () => {
-    const fieldCase = loadFieldCase('c18.json');
-    const { tolerance } = fieldCase;
-    const net = graph();
-    const { nodes, feeds } = caseInputs(net, fieldCase);
-    const { x, w, bias, prelu_alpha: alpha, g: cotangent } = nodes as Record<string, Node>;
-    expect(fieldCase.graph.gradients?.map((gradient) => gradient.wrt)).toEqual([
-      ['x', 'w', 'bias', 'prelu_alpha'],
-      ['x', 'w', 'bias'],
-    ]);
-
-    const preActivation = net.add(net.conv2d(x!, w!, caseConvOptions(fieldCase)), bias!);
-    const y = net.prelu(preActivation, alpha!);
-    const loss = net.sum(net.mul(y, cotangent!));
-    const preluGrads = grad(loss, [x!, w!, bias!, alpha!]);
-    const leakyLoss = net.sum(net.mul(net.leakyRelu(preActivation, 0.2), cotangent!));
-    const leakyGrads = grad(leakyLoss, [x!, w!, bias!]);
-    const values = evaluate([y, loss, ...preluGrads, ...leakyGrads], feeds);
-    const [yValue, lossValue, gx, gw, gBias, gAlpha, lx, lw, lBias] = values as Tensor[];
-    checkExpected(
-      fieldCase.expected,
-      {
-        y_prelu: yValue!,
-        loss_prelu: lossValue!.data[0]!,
-        grad_x: gx!,
-        grad_w: gw!,
-        grad_bias: gBias!,
-        grad_alpha: gAlpha!,
-        leaky_0p2: { grad_x: lx!, grad_w: lw!, grad_bias: lBias! },
-      },
-      tolerance,
-    );
-
-    // The expected values reject the faults the case describes: no alpha
-    // gradient, or an alpha gradient read from the activation's output
-    // (alpha * pre) in place of the pre-activation.
-    const expectedAlpha = flatValues((fieldCase.expected.grad_alpha as TensorJson).values);
-    const fromOutput = net.sum(net.where(net.greater(preActivation, 0), 0, net.mul(y, cotangent!)), [0, 1, 2]);
-    expect(mismatches(run(fromOutput, feeds).data, expectedAlpha, tolerance.rtol, tolerance.atol).length).toBeGreaterThan(0);
-    expect(mismatches(new Float64Array(expectedAlpha.length), expectedAlpha, tolerance.rtol, tolerance.atol).length).toBeGreaterThan(0);
-  });
-});
+}

@@ -1,0 +1,338 @@
+// SIMD register tiles for contractions (matmul and the three convolutions):
+// the kernel IR's `contraction` annotation states that the kernel computes
+// acc = sum_p a(i, p) b(p, j) for every output element, then an epilogue. Here each tile of
+// ROWS x (4 * VECTORS) elements is accumulated in v128 registers:
+//
+//   for p in 0 .. k:                        acc[r][v] += splat(A[i0 + r, p]) * B[p, j0 + 4v .. +3]
+//   then, per row r and vector v:            the epilogue on 4 lanes, stored once
+//
+// so each B vector loaded is used ROWS times and each A element 4 * VECTORS
+// times. Every output element still adds its products one at a time in the
+// order of p, so results equal the scalar code's bit for bit.
+//
+// A and B are read in place when their element addresses are affine in the
+// loop variables (a row-major or transposed matrix, batch offsets). B must
+// then have consecutive elements along j. Otherwise the operand is packed
+// into scratch memory first: B as [k][n] rows, A as [m][k] rows or [k][m]
+// columns, evaluating the operand's expression. That covers an inlined
+// producer such as leakyReluGrad(z, dy) and a convolution's window, which
+// packs like im2col, one outer iteration at a time. Columns past the last multiple of 4 and the whole
+// contraction when the epilogue cannot be vectorized use the scalar body.
+
+import type { Contraction, Expr, LoopRange, Stmt } from '../../kernel/ir.ts';
+import { iadd, imul, int, ivar, loop } from '../../kernel/ir.ts';
+import type { BufferAccess } from './scalar.ts';
+import { ScalarEmitter } from './scalar.ts';
+import { F32X4, vectorizeLoop, VectorBody } from './vector.ts';
+
+/** Rows of a register tile. */
+const ROWS = 4;
+/** v128 columns of a register tile: 4 * VECTORS output columns. */
+const VECTORS = 2;
+
+/** Returns true when `e` reads any of the named variables. */
+function mentions(e: Expr, names: ReadonlySet<string>): boolean {
+  switch (e.k) {
+    case 'num':
+      return false;
+    case 'var':
+      return names.has(e.name);
+    case 'load':
+      return mentions(e.index, names);
+    case 'un':
+    case 'cast':
+      return mentions(e.a, names);
+    case 'bin':
+      return mentions(e.a, names) || mentions(e.b, names);
+    case 'select':
+      return mentions(e.cond, names) || mentions(e.a, names) || mentions(e.b, names);
+  }
+}
+
+/** Returns the constant coefficients of the named variables in an i32 expression, or undefined when it is not affine in them. */
+function coefficients(e: Expr, names: ReadonlySet<string>): Map<string, number> | undefined {
+  if (!mentions(e, names)) return new Map();
+  if (e.k === 'var') return new Map([[e.name, 1]]);
+  if (e.k !== 'bin') return undefined;
+  const a = coefficients(e.a, names);
+  const b = coefficients(e.b, names);
+  if (a === undefined || b === undefined) return undefined;
+  if (e.op === 'add' || e.op === 'sub') {
+    const sum = new Map(a);
+    for (const [name, c] of b) sum.set(name, (sum.get(name) ?? 0) + (e.op === 'add' ? c : -c));
+    return sum;
+  }
+  if (e.op !== 'mul') return undefined;
+  const scale = (map: Map<string, number>, factor: number) => new Map([...map].map(([name, c]) => [name, c * factor] as const));
+  if (b.size === 0 && e.b.k === 'num') return scale(a, e.b.v);
+  if (a.size === 0 && e.a.k === 'num') return scale(b, e.a.v);
+  return undefined;
+}
+
+/** Returns the coefficient of a variable in the index of the first float load in `e`, if that index is affine in it. */
+function sourceCoefficient(e: Expr, name: string): number | undefined {
+  switch (e.k) {
+    case 'load':
+      return e.t === 'i32' ? undefined : coefficients(e.index, new Set([name]))?.get(name) ?? 0;
+    case 'un':
+    case 'cast':
+      return sourceCoefficient(e.a, name);
+    case 'bin':
+      return sourceCoefficient(e.a, name) ?? sourceCoefficient(e.b, name);
+    case 'select':
+      return sourceCoefficient(e.a, name) ?? sourceCoefficient(e.b, name);
+    default:
+      return undefined;
+  }
+}
+
+/** Replaces variables by expressions. */
+function substitute(e: Expr, values: ReadonlyMap<string, Expr>): Expr {
+  switch (e.k) {
+    case 'num':
+      return e;
+    case 'var':
+      return values.get(e.name) ?? e;
+    case 'load':
+      return { ...e, index: substitute(e.index, values) };
+    case 'un':
+    case 'cast':
+      return { ...e, a: substitute(e.a, values) };
+    case 'bin':
+      return { ...e, a: substitute(e.a, values), b: substitute(e.b, values) };
+    case 'select':
+      return { ...e, cond: substitute(e.cond, values), a: substitute(e.a, values), b: substitute(e.b, values) };
+  }
+}
+
+/** Builds the flat reduction index: row-major over the reduce loops. */
+function flatReduceIndex(reduce: readonly LoopRange[]): Expr {
+  let stride = 1;
+  const terms: Expr[] = [];
+  for (let d = reduce.length - 1; d >= 0; d--) {
+    terms.push(imul(ivar(reduce[d]!.name), stride));
+    stride *= reduce[d]!.size;
+  }
+  return iadd(...terms);
+}
+
+/**
+ * An operand read in place: element (row, p) of A, or (p, column) of B,
+ * is at buffer element offset + row * rowStride + p * reduceStride.
+ */
+interface Operand {
+  buf: number;
+  /** The element offset of (0, 0): an expression of the outer variables. */
+  offset: Expr;
+  rowStride: number;
+  reduceStride: number;
+}
+
+/**
+ * Returns how to read a factor in place, or undefined when it must be
+ * packed. `row` is i for A and j for B; `other` is the loop the factor must
+ * not depend on.
+ */
+function inPlace(factor: Expr, row: LoopRange, other: LoopRange, reduce: readonly LoopRange[], buffers: readonly BufferAccess[]): Operand | undefined {
+  if (factor.k !== 'load' || buffers[factor.buf]?.element !== 'f32') return undefined;
+  const names = new Set([row.name, other.name, ...reduce.map((r) => r.name)]);
+  const coefficient = coefficients(factor.index, names);
+  if (coefficient === undefined || (coefficient.get(other.name) ?? 0) !== 0) return undefined;
+  const rowStride = coefficient.get(row.name) ?? 0;
+  const reduceStride = coefficient.get(reduce[reduce.length - 1]!.name) ?? 0;
+  let expected = reduceStride;
+  for (let d = reduce.length - 1; d >= 0; d--) {
+    if ((coefficient.get(reduce[d]!.name) ?? 0) !== expected) return undefined;
+    expected *= reduce[d]!.size;
+  }
+  if (rowStride < 0 || reduceStride < 0) return undefined;
+  const zero = new Map([...names].map((n) => [n, int(0)] as const));
+  return { buf: factor.buf, offset: substitute(factor.index, zero), rowStride, reduceStride };
+}
+
+export interface ContractionTarget {
+  emitter: ScalarEmitter;
+  /** Byte address of scratch memory that the kernel may use. */
+  scratchAddress: number;
+  useScratch(bytes: number): void;
+}
+
+/** Emits a contraction as SIMD register tiles; returns false, having emitted nothing, when it does not apply. */
+export function emitContraction(c: Contraction, target: ContractionTarget): boolean {
+  const { emitter } = target;
+  const m = c.i.size;
+  const n = c.j.size;
+  const k = c.reduce.reduce((p, r) => p * r.size, 1);
+  if (c.t !== 'f32' || n < 4 || m === 0) return false;
+
+  const epilogue = new VectorBody(emitter, F32X4, c.j.name);
+  epilogue.bindings.set(c.acc, { kind: 'vector', local: -1 });
+  if (!epilogue.tryPlan(c.epilogue)) return false;
+
+  // Operands that cannot be read in place get a scratch buffer, numbered after the kernel's own.
+  const buffers = [...emitter.ctx.buffers];
+  let a = inPlace(c.a, c.i, c.j, c.reduce, buffers);
+  let b = inPlace(c.b, c.j, c.i, c.reduce, buffers);
+  if (b !== undefined && b.rowStride !== 1) b = undefined;
+  const packA = a === undefined;
+  const packB = b === undefined;
+  let scratch = target.scratchAddress;
+  // A factor that does not depend on the outer loops is packed once, before them.
+  const outerNames = new Set(c.outer.map((o) => o.name));
+  const pack: { stmts: () => Stmt[]; outer: boolean }[] = [];
+  if (packA) {
+    const buf = buffers.length;
+    buffers.push({ address: scratch, element: 'f32' });
+    scratch += Math.ceil((m * k * 4) / 16) * 16;
+    // Packing runs along whichever of i and the last reduce loop reads consecutive source elements, so it vectorizes.
+    const iMajor = sourceCoefficient(c.a, c.i.name) !== 1;
+    const flat = flatReduceIndex(c.reduce);
+    const i = ivar(c.i.name);
+    a = iMajor ? { buf, offset: int(0), rowStride: k, reduceStride: 1 } : { buf, offset: int(0), rowStride: 1, reduceStride: m };
+    const store: Stmt = { k: 'store', buf, index: iMajor ? iadd(imul(i, k), flat) : iadd(imul(flat, m), i), value: c.a };
+    const order = iMajor ? [c.i, ...c.reduce] : [...c.reduce, c.i];
+    pack.push({ stmts: () => [nestLoops(order, [store])], outer: mentions(c.a, outerNames) });
+  }
+  if (packB) {
+    const buf = buffers.length;
+    buffers.push({ address: scratch, element: 'f32' });
+    scratch += Math.ceil((k * n * 4) / 16) * 16;
+    b = { buf, offset: int(0), rowStride: 1, reduceStride: n };
+    const store: Stmt = { k: 'store', buf, index: iadd(imul(flatReduceIndex(c.reduce), n), ivar(c.j.name)), value: c.b };
+    pack.push({ stmts: () => [nestLoops([...c.reduce, c.j], [store])], outer: mentions(c.b, outerNames) });
+  }
+  target.useScratch(scratch - target.scratchAddress);
+
+  const inner = new ScalarEmitter(emitter.fb, { ...emitter.ctx, buffers });
+  inner.loopHook = vectorizeLoop;
+  const once = pack.filter((p) => !p.outer);
+  for (const p of once) inner.statements(p.stmts());
+  const tiles = new Tiles(inner, c, a!, b!, epilogue, k);
+  nest(inner, c.outer, () => {
+    for (const p of pack.filter((q) => q.outer)) inner.statements(p.stmts());
+    tiles.emit(m, n);
+  });
+  return true;
+}
+
+function nestLoops(ranges: readonly LoopRange[], body: Stmt[]): Stmt {
+  let stmts = body;
+  for (let d = ranges.length - 1; d >= 0; d--) stmts = [loop(ranges[d]!.name, 0, ranges[d]!.size, stmts)];
+  return stmts[0]!;
+}
+
+function nest(emitter: ScalarEmitter, ranges: readonly LoopRange[], body: () => void): void {
+  if (ranges.length === 0) {
+    body();
+    return;
+  }
+  const [first, ...rest] = ranges;
+  emitter.loop(first!.name, int(0), int(first!.size), () => nest(emitter, rest, body));
+}
+
+/** Emission of the tiles of one outer iteration. */
+class Tiles {
+  private readonly fb;
+
+  constructor(
+    private readonly emitter: ScalarEmitter,
+    private readonly c: Contraction,
+    private readonly a: Operand,
+    private readonly b: Operand,
+    private readonly epilogue: VectorBody,
+    private readonly k: number,
+  ) {
+    this.fb = emitter.fb;
+  }
+
+  emit(m: number, n: number): void {
+    const fullRows = m - (m % ROWS);
+    const width = 4 * VECTORS;
+    const wide = n - (n % width);
+    const vectorEnd = n - (n % 4);
+    const i0 = this.fb.local(`${this.c.i.name}.tile`, 'i32');
+    const j0 = this.fb.local(`${this.c.j.name}.tile`, 'i32');
+    const aOffset = this.offset(this.a);
+    const bOffset = this.offset(this.b);
+
+    // Column blocks outermost: a block's B panel stays in cache while every row of A passes over it.
+    const rows = (vectors: number) => {
+      this.stepped(i0, 0, fullRows, ROWS, () => this.tile(ROWS, vectors, i0, j0, aOffset, bOffset));
+      if (m % ROWS !== 0) {
+        this.fb.emit(['i32.const', fullRows], ['local.set', i0]);
+        this.tile(m % ROWS, vectors, i0, j0, aOffset, bOffset);
+      }
+    };
+    this.stepped(j0, 0, wide, width, () => rows(VECTORS));
+    if (vectorEnd > wide) {
+      this.fb.emit(['i32.const', wide], ['local.set', j0]);
+      rows(1);
+    }
+    if (n > vectorEnd) this.scalarColumns(vectorEnd, n);
+    this.fb.release(aOffset, bOffset);
+  }
+
+  /** Evaluates an operand's element offset for this outer iteration into a temporary. */
+  private offset(operand: Operand): number {
+    return this.emitter.toTemp(operand.offset);
+  }
+
+  /** `for (local = from; local < to; local += step) body()`, with constant bounds. */
+  private stepped(local: number, from: number, to: number, step: number, body: () => void): void {
+    if (from >= to) return;
+    this.fb.emit(['i32.const', from], ['local.set', local], ['loop']);
+    body();
+    this.fb.emit(['local.get', local], ['i32.const', step], ['i32.add'], ['local.tee', local], ['i32.const', to], ['i32.lt_s'], ['br_if', 0], ['end']);
+  }
+
+  /** Emits one register tile of `rows` x 4 * `vectors` elements at (i0, j0). */
+  private tile(rows: number, vectors: number, i0: number, j0: number, aOffset: number, bOffset: number): void {
+    const fb = this.fb;
+    const acc = Array.from({ length: rows }, (_, r) => Array.from({ length: vectors }, (_, v) => fb.local(`${this.c.acc}.${r}.${v}`, 'v128')));
+    for (const row of acc) for (const local of row) fb.emit(['v128.const', 'i32x4', 0, 0, 0, 0], ['local.set', local]);
+
+    if (this.k > 0) {
+      const aAccess = this.emitter.buffer(this.a.buf);
+      const bAccess = this.emitter.buffer(this.b.buf);
+      const aPointer = fb.temp('i32');
+      const bPointer = fb.temp('i32');
+      const count = fb.temp('i32');
+      // Byte offsets from each buffer's address; the constant parts go in the memarg offsets.
+      fb.emit(['local.get', aOffset], ['local.get', i0], ['i32.const', this.a.rowStride], ['i32.mul'], ['i32.add'], ['i32.const', 2], ['i32.shl'], ['local.set', aPointer]);
+      fb.emit(['local.get', bOffset], ['local.get', j0], ['i32.add'], ['i32.const', 2], ['i32.shl'], ['local.set', bPointer]);
+      fb.emit(['i32.const', 0], ['local.set', count], ['loop']);
+      const bVectors = Array.from({ length: vectors }, () => fb.temp('v128'));
+      bVectors.forEach((local, v) => fb.emit(['local.get', bPointer], ['v128.load', 4, bAccess.address + 16 * v], ['local.set', local]));
+      const splat = fb.temp('v128');
+      for (let r = 0; r < rows; r++) {
+        fb.emit(['local.get', aPointer], ['v128.load32_splat', 2, aAccess.address + 4 * r * this.a.rowStride], ['local.set', splat]);
+        for (let v = 0; v < vectors; v++) {
+          fb.emit(['local.get', acc[r]![v]!], ['local.get', splat], ['local.get', bVectors[v]!], ['f32x4.mul'], ['f32x4.add'], ['local.set', acc[r]![v]!]);
+        }
+      }
+      fb.emit(['local.get', aPointer], ['i32.const', 4 * this.a.reduceStride], ['i32.add'], ['local.set', aPointer]);
+      fb.emit(['local.get', bPointer], ['i32.const', 4 * this.b.reduceStride], ['i32.add'], ['local.set', bPointer]);
+      fb.emit(['local.get', count], ['i32.const', 1], ['i32.add'], ['local.tee', count], ['i32.const', this.k], ['i32.lt_s'], ['br_if', 0], ['end']);
+      fb.release(aPointer, bPointer, count, splat, ...bVectors);
+    }
+
+    const i = this.emitter.variable(this.c.i.name, 'i32');
+    const j = this.emitter.variable(this.c.j.name, 'i32');
+    for (let r = 0; r < rows; r++) {
+      for (let v = 0; v < vectors; v++) {
+        fb.emit(['local.get', i0], ['i32.const', r], ['i32.add'], ['local.set', i]);
+        fb.emit(['local.get', j0], ['i32.const', 4 * v], ['i32.add'], ['local.set', j]);
+        this.epilogue.bindings.set(this.c.acc, { kind: 'vector', local: acc[r]![v]! });
+        this.epilogue.emit(this.c.epilogue);
+      }
+    }
+  }
+
+  /** Emits the last n % 4 columns one element at a time, as the kernel body computes them. */
+  private scalarColumns(from: number, to: number): void {
+    const c = this.c;
+    const sum: Stmt = { k: 'assign', name: c.acc, value: { k: 'bin', t: c.t, op: 'add', a: { k: 'var', t: c.t, name: c.acc }, b: { k: 'bin', t: c.t, op: 'mul', a: c.a, b: c.b } } };
+    const element: Stmt[] = [{ k: 'let', name: c.acc, t: c.t, init: { k: 'num', t: c.t, v: 0 } }, nestLoops(c.reduce, [sum]), ...c.epilogue];
+    this.emitter.statement(loop(c.i.name, 0, c.i.size, [loop(c.j.name, from, to, element)]));
+  }
+}

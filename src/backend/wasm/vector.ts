@@ -1,0 +1,428 @@
+// SIMD lowering of innermost loops: a loop whose body is straight-line lets
+// and stores runs 4 float32 (or 2 float64) iterations at a time in v128
+// registers, then finishes the remaining iterations with the scalar code.
+//
+// The loop variable v is the first lane's iteration. Each expression of
+// the body is either uniform (the same in every lane: it does not depend on
+// v) or varying. Uniform values are computed with scalar code and splat
+// where a vector needs them. Varying values are float vectors or masks
+// (all-ones lanes for true). Integer lets must be affine in v and are kept
+// as the first lane's value, so that an index built from them is the first
+// lane's index. A load or store whose index has coefficient 1 in v touches
+// consecutive elements, so it becomes one v128 access. A load whose index
+// has coefficient 0 is uniform. Anything else (gathers, integer vectors, pow,
+// assignments to outer variables, branches) leaves the loop scalar.
+//
+// Every lane computes exactly what its scalar iteration computes: the same
+// operations in the same order on the same values, since wasm's f32x4 and
+// f64x2 arithmetic, min, max and comparisons are the lane-wise IEEE
+// operations of their scalar counterparts, and the math functions are shared
+// with the scalar code (math.ts).
+
+import type { BinaryOp, Expr, ScalarType, Stmt, UnaryOp } from '../../kernel/ir.ts';
+import type { ModuleMathOp } from './math.ts';
+import { mathFunctionName, MODULE_MATH_OPS } from './math.ts';
+import type { Instr } from './opcodes.ts';
+import type { ScalarEmitter } from './scalar.ts';
+import { isBoolean } from './scalar.ts';
+
+type ForStmt = Extract<Stmt, { k: 'for' }>;
+
+/** A vector shape: float32 in 4 lanes or float64 in 2. */
+export interface Shape {
+  t: 'f32' | 'f64';
+  lanes: number;
+  prefix: 'f32x4' | 'f64x2';
+}
+
+export const F32X4: Shape = { t: 'f32', lanes: 4, prefix: 'f32x4' };
+export const F64X2: Shape = { t: 'f64', lanes: 2, prefix: 'f64x2' };
+
+/** The kind of value a variable has inside the vector loop. */
+type Binding =
+  | { kind: 'uniform' }
+  | { kind: 'affine'; coefficient: number }
+  | { kind: 'vector'; local: number }
+  | { kind: 'mask'; local: number };
+
+const ARITHMETIC = new Set<BinaryOp>(['add', 'sub', 'mul', 'div', 'max', 'min']);
+const COMPARISON = new Set<BinaryOp>(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
+const ELEMENTARY_UNARY = new Set<UnaryOp>(['neg', 'abs', 'sqrt', 'floor']);
+
+class Rejected extends Error {}
+
+function reject(reason: string): never {
+  throw new Rejected(reason);
+}
+
+/** Vector code for one loop body; `plan` checks the whole body before anything is emitted. */
+export class VectorBody {
+  readonly bindings = new Map<string, Binding>();
+
+  constructor(
+    readonly emitter: ScalarEmitter,
+    readonly shape: Shape,
+    readonly loopVar: string,
+  ) {
+    this.bindings.set(loopVar, { kind: 'affine', coefficient: 1 });
+  }
+
+  private get fb() {
+    return this.emitter.fb;
+  }
+
+  // Analysis.
+
+  /** True when `e` has the same value in every lane. */
+  uniform(e: Expr): boolean {
+    switch (e.k) {
+      case 'num':
+        return true;
+      case 'var': {
+        const b = this.bindings.get(e.name);
+        return b === undefined || b.kind === 'uniform' || (b.kind === 'affine' && b.coefficient === 0);
+      }
+      case 'load':
+        return this.uniform(e.index);
+      case 'un':
+      case 'cast':
+        return this.uniform(e.a);
+      case 'bin':
+        return this.uniform(e.a) && this.uniform(e.b);
+      case 'select':
+        return this.uniform(e.cond) && this.uniform(e.a) && this.uniform(e.b);
+    }
+  }
+
+  /** Returns the coefficient of the loop variable in an i32 expression, or undefined when it is not affine. */
+  coefficient(e: Expr): number | undefined {
+    if (this.uniform(e)) return 0;
+    switch (e.k) {
+      case 'var': {
+        const b = this.bindings.get(e.name);
+        return b?.kind === 'affine' ? b.coefficient : undefined;
+      }
+      case 'bin': {
+        const a = this.coefficient(e.a);
+        const b = this.coefficient(e.b);
+        if (a === undefined || b === undefined) return undefined;
+        if (e.op === 'add') return a + b;
+        if (e.op === 'sub') return a - b;
+        if (e.op === 'mul' && e.b.k === 'num') return a * e.b.v;
+        if (e.op === 'mul' && e.a.k === 'num') return b * e.a.v;
+        return undefined;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /** Checks that a varying expression can be computed lane-wise, as a vector of `shape` or as a mask. */
+  check(e: Expr): void {
+    if (this.uniform(e)) return;
+    switch (e.k) {
+      case 'var': {
+        const b = this.bindings.get(e.name);
+        if (b?.kind !== 'vector' && b?.kind !== 'mask') reject(`${e.name} is an integer that varies across lanes`);
+        return;
+      }
+      case 'load': {
+        const access = this.emitter.buffer(e.buf);
+        if (access.element !== this.shape.t) reject(`b${e.buf} is not ${this.shape.t}`);
+        if (this.coefficient(e.index) !== 1) reject(`b${e.buf} is not read at consecutive elements`);
+        return;
+      }
+      case 'un':
+        if (e.op === 'not') return this.checkMask(e.a);
+        if (e.t !== this.shape.t) reject(`${e.op} of ${e.t}`);
+        if (!ELEMENTARY_UNARY.has(e.op) && e.op !== 'sign' && !this.hasMathFunction(e.op)) reject(`${e.op} has no ${this.shape.prefix} lowering`);
+        return this.check(e.a);
+      case 'bin':
+        if (e.op === 'and' || e.op === 'or') {
+          this.checkMask(e.a);
+          return this.checkMask(e.b);
+        }
+        if (e.a.t !== this.shape.t) reject(`${e.op} of ${e.a.t}`);
+        if (!ARITHMETIC.has(e.op) && !COMPARISON.has(e.op)) reject(`${e.op} has no ${this.shape.prefix} lowering`);
+        this.check(e.a);
+        return this.check(e.b);
+      case 'select':
+        if (e.t !== this.shape.t) reject(`select of ${e.t}`);
+        this.checkMask(e.cond);
+        this.check(e.a);
+        return this.check(e.b);
+      case 'cast':
+        if (e.t !== this.shape.t || !isBoolean(e.a)) reject(`cast from ${e.a.t} to ${e.t}`);
+        return this.checkMask(e.a);
+      case 'num':
+        return;
+    }
+  }
+
+  private checkMask(e: Expr): void {
+    if (this.uniform(e)) return;
+    if (e.k === 'var' && this.bindings.get(e.name)?.kind === 'mask') return;
+    if (!isBoolean(e)) reject('a varying condition is not a comparison');
+    this.check(e);
+  }
+
+  private hasMathFunction(op: UnaryOp): boolean {
+    return this.shape.t === 'f32' && this.emitter.ctx.moduleMath && (MODULE_MATH_OPS as readonly string[]).includes(op);
+  }
+
+  /** Checks a loop body and records each let's kind; returns false when the body cannot be vectorized. */
+  tryPlan(body: readonly Stmt[]): boolean {
+    try {
+      this.plan(body);
+      return true;
+    } catch (e) {
+      if (e instanceof Rejected) return false;
+      throw e;
+    }
+  }
+
+  /** Checks the loop body and records each let's kind; throws Rejected when it cannot be vectorized. */
+  private plan(body: readonly Stmt[]): void {
+    for (const s of body) {
+      switch (s.k) {
+        case 'let':
+          this.planLet(s.name, s.t, s.init);
+          break;
+        case 'store': {
+          const access = this.emitter.buffer(s.buf);
+          if (access.element !== this.shape.t) reject(`b${s.buf} is not ${this.shape.t}`);
+          if (this.coefficient(s.index) !== 1) reject(`b${s.buf} is not written at consecutive elements`);
+          this.check(s.value);
+          break;
+        }
+        case 'comment':
+          break;
+        default:
+          reject(`a ${s.k} statement in the loop body`);
+      }
+    }
+  }
+
+  private planLet(name: string, t: ScalarType, init: Expr): void {
+    if (this.uniform(init)) {
+      this.bindings.set(name, { kind: 'uniform' });
+      return;
+    }
+    if (t === this.shape.t) {
+      this.check(init);
+      this.bindings.set(name, { kind: 'vector', local: -1 });
+      return;
+    }
+    if (t === 'i32' && isBoolean(init)) {
+      this.checkMask(init);
+      this.bindings.set(name, { kind: 'mask', local: -1 });
+      return;
+    }
+    const coefficient = t === 'i32' ? this.coefficient(init) : undefined;
+    if (coefficient === undefined) reject(`${name} varies across lanes and is not affine in ${this.loopVar}`);
+    this.bindings.set(name, { kind: 'affine', coefficient });
+  }
+
+  // Emission.
+
+  emit(body: readonly Stmt[]): void {
+    for (const s of body) {
+      switch (s.k) {
+        case 'let': {
+          const b = this.bindings.get(s.name)!;
+          if (b.kind === 'uniform' || b.kind === 'affine') {
+            this.emitter.statement(s);
+          } else {
+            if (b.local < 0) b.local = this.fb.local(`${s.name}.${b.kind === 'mask' ? 'mask' : this.shape.prefix}`, 'v128');
+            if (b.kind === 'mask') this.mask(s.init);
+            else this.vector(s.init);
+            this.fb.emit(['local.set', b.local]);
+          }
+          break;
+        }
+        case 'store': {
+          const offset = this.emitter.address(this.emitter.buffer(s.buf), s.index);
+          this.vector(s.value);
+          this.fb.emit(['v128.store', 4, offset]);
+          break;
+        }
+        case 'comment':
+          this.fb.comment(s.text);
+          break;
+        default:
+          throw new Error(`internal: ${s.k} reached vector emission`);
+      }
+    }
+  }
+
+  /** Pushes a v128 of `shape` lanes holding e in each lane. */
+  vector(e: Expr): void {
+    const p = this.shape.prefix;
+    if (this.uniform(e)) {
+      if (e.k === 'num') {
+        this.fb.emit(this.constant(e.v));
+        return;
+      }
+      this.emitter.expr(e);
+      this.fb.emit([`${p}.splat`]);
+      return;
+    }
+    switch (e.k) {
+      case 'var': {
+        const b = this.bindings.get(e.name);
+        if (b?.kind !== 'vector') throw new Error(`internal: ${e.name} is not a vector`);
+        this.fb.emit(['local.get', b.local]);
+        return;
+      }
+      case 'load': {
+        const offset = this.emitter.address(this.emitter.buffer(e.buf), e.index);
+        this.fb.emit(['v128.load', 4, offset]);
+        return;
+      }
+      case 'un':
+        this.unary(e.op, e.a);
+        return;
+      case 'bin':
+        this.vector(e.a);
+        this.vector(e.b);
+        this.fb.emit([`${p}.${e.op}`]);
+        return;
+      case 'select':
+        this.vector(e.a);
+        this.vector(e.b);
+        this.mask(e.cond);
+        this.fb.emit(['v128.bitselect']);
+        return;
+      case 'cast':
+        // A mask's all-ones lanes AND the bits of 1.0 give 1.0; zero lanes give 0.0.
+        this.mask(e.a);
+        this.fb.emit(this.constant(1), ['v128.and']);
+        return;
+      default:
+        throw new Error(`internal: ${e.k} reached vector emission`);
+    }
+  }
+
+  private unary(op: UnaryOp, a: Expr): void {
+    const p = this.shape.prefix;
+    if (ELEMENTARY_UNARY.has(op)) {
+      this.vector(a);
+      this.fb.emit([`${p}.${op}`]);
+      return;
+    }
+    if (op === 'sign') {
+      // 1 above 0, -1 below, and x itself for 0, -0 and NaN, as the scalar code.
+      this.vector(a);
+      const x = this.fb.temp('v128');
+      this.fb.emit(['local.set', x], this.constant(1), this.constant(-1), ['local.get', x], ['local.get', x], this.constant(0), [`${p}.lt`], ['v128.bitselect']);
+      this.fb.emit(['local.get', x], this.constant(0), [`${p}.gt`], ['v128.bitselect']);
+      this.fb.release(x);
+      return;
+    }
+    this.emitter.ctx.useMathFunction(op as ModuleMathOp, true);
+    this.vector(a);
+    this.fb.emit(['call', mathFunctionName(op as ModuleMathOp, true)]);
+  }
+
+  /** Pushes a v128 mask: all-ones lanes where the condition holds. */
+  mask(e: Expr): void {
+    const p = this.shape.prefix;
+    if (this.uniform(e)) {
+      // 0 - truth is 0 or -1 (all ones), splat to every lane; 64-bit lanes need both halves set, which i32x4 does.
+      this.fb.emit(['i32.const', 0]);
+      this.emitter.condition(e);
+      if (!isBoolean(e)) this.fb.emit(['i32.const', 0], ['i32.ne']);
+      this.fb.emit(['i32.sub'], ['i32x4.splat']);
+      return;
+    }
+    if (e.k === 'var') {
+      const b = this.bindings.get(e.name);
+      if (b?.kind !== 'mask') throw new Error(`internal: ${e.name} is not a mask`);
+      this.fb.emit(['local.get', b.local]);
+      return;
+    }
+    if (e.k === 'un' && e.op === 'not') {
+      this.mask(e.a);
+      this.fb.emit(['v128.not']);
+      return;
+    }
+    if (e.k === 'bin' && (e.op === 'and' || e.op === 'or')) {
+      this.mask(e.a);
+      this.mask(e.b);
+      this.fb.emit([`v128.${e.op}`]);
+      return;
+    }
+    if (e.k === 'bin' && COMPARISON.has(e.op)) {
+      this.vector(e.a);
+      this.vector(e.b);
+      this.fb.emit([`${p}.${e.op}`]);
+      return;
+    }
+    throw new Error(`internal: ${e.k} is not a vector condition`);
+  }
+
+  constant(v: number): Instr {
+    return this.shape.lanes === 4 ? ['v128.const', 'f32x4', v, v, v, v] : ['v128.const', 'f64x2', v, v];
+  }
+}
+
+/** Returns the vector shape of a loop body's float stores, if they share one type. */
+function shapeOf(emitter: ScalarEmitter, body: readonly Stmt[]): Shape | undefined {
+  const types = new Set<string>();
+  for (const s of body) if (s.k === 'store') types.add(emitter.buffer(s.buf).element);
+  if (types.size !== 1) return undefined;
+  if (types.has('f32')) return F32X4;
+  if (types.has('f64')) return F64X2;
+  return undefined;
+}
+
+/**
+ * Emits a loop as SIMD iterations then a scalar tail, when its body allows;
+ * returns false (having emitted nothing) otherwise. Use as the scalar
+ * emitter's loop hook.
+ */
+export function vectorizeLoop(loop: ForStmt, emitter: ScalarEmitter): boolean {
+  if (loop.body.some((s) => s.k === 'for')) return false;
+  const shape = shapeOf(emitter, loop.body);
+  if (shape === undefined) return false;
+  if (loop.from.k === 'num' && loop.to.k === 'num' && loop.to.v - loop.from.v < shape.lanes) return false;
+  const body = new VectorBody(emitter, shape, loop.v);
+  if (!body.tryPlan(loop.body)) return false;
+  emitter.block(() => emitVectorLoop(loop, emitter, body));
+  return true;
+}
+
+function emitVectorLoop(loop: ForStmt, emitter: ScalarEmitter, body: VectorBody): void {
+  const fb = emitter.fb;
+  const lanes = body.shape.lanes;
+  const v = emitter.declare(loop.v, 'i32');
+  fb.comment(`${loop.v}: ${lanes} lanes per iteration, then one at a time`);
+
+  // The vector loop runs while a whole vector fits: to v = from + (to - from) rounded down to a multiple of `lanes`.
+  let end: Instr;
+  let endLocal: number | undefined;
+  const from = loop.from.k === 'num' ? loop.from.v : undefined;
+  const to = loop.to.k === 'num' ? loop.to.v : undefined;
+  const constant = from !== undefined && to !== undefined;
+  if (constant) {
+    end = ['i32.const', from + Math.floor((to - from) / lanes) * lanes];
+  } else {
+    endLocal = fb.temp('i32');
+    emitter.expr(loop.from);
+    emitter.expr(loop.to);
+    emitter.expr(loop.from);
+    fb.emit(['i32.sub'], ['i32.const', -lanes], ['i32.and'], ['i32.add'], ['local.set', endLocal]);
+    end = ['local.get', endLocal];
+  }
+  emitter.expr(loop.from);
+  fb.emit(['local.set', v]);
+  if (!constant) fb.emit(['block'], ['local.get', v], end, ['i32.ge_s'], ['br_if', 0]);
+  fb.emit(['loop']);
+  body.emit(loop.body);
+  fb.emit(['local.get', v], ['i32.const', lanes], ['i32.add'], ['local.tee', v], end, ['i32.lt_s'], ['br_if', 0], ['end']);
+  if (!constant) fb.emit(['end']);
+  if (endLocal !== undefined) fb.release(endLocal);
+
+  const exact = constant && (to - from) % lanes === 0;
+  if (!exact) emitter.loop(loop.v, { k: 'var', t: 'i32', name: loop.v }, loop.to, () => emitter.statements(loop.body));
+}

@@ -1,0 +1,71 @@
+// Hand-written kernel IR on both backends: block scoping of lets and the
+// integer index operations, which graphs reach only in some shapes.
+
+import { describe, expect, it } from 'vitest';
+import type { Expr, Kernel, KernelParam, Stmt } from '../../src/kernel/ir.ts';
+import { bin, fvar, int, ivar, load, loop, num } from '../../src/kernel/ir.ts';
+import { planMemory } from '../../passes/plan-memory.ts';
+import { jsBackend } from '../../src/backend/js/backend.ts';
+import { wasmBackend } from '../../src/backend/wasm/backend.ts';
+import type { Backend } from '../../src/backend/backend.ts';
+import type { DType } from '../../src/index.ts';
+
+/** Runs a one-kernel program whose buffers are float32 (`f32`) or int32 (`i32`); returns every buffer after the run. */
+function run(backend: Backend, params: KernelParam[], body: Stmt[], inputs: Record<number, number[]>): number[][] {
+  const kernel: Kernel = { name: 'k0_test', nodes: [], summary: 'test', params, body, flops: 0, bytes: 0, inPlaceSafe: false };
+  const dtypeOf = (id: number): DType => (params.find((p) => p.buffer === id)!.t === 'i32' ? 'int32' : 'float32');
+  const memory = planMemory([kernel], params.map((p) => ({ id: p.buffer, t: p.t, dtype: dtypeOf(p.buffer), size: p.size, persistent: true })), () => false);
+  const runner = backend.prepare({ kernels: [kernel], memory, dtypeOf, describe: () => [] });
+  const views = params.map((p) => {
+    const offset = runner.base + memory.placements.get(p.buffer)!.byteOffset;
+    return p.t === 'i32' ? new Int32Array(runner.buffer, offset, p.size) : new Float32Array(runner.buffer, offset, p.size);
+  });
+  params.forEach((p, i) => views[i]!.set(inputs[p.buffer] ?? []));
+  runner.run();
+  return views.map((v) => Array.from(v));
+}
+
+const backends: [string, Backend][] = [['js', jsBackend], ['wasm', wasmBackend()], ['wasm without SIMD', wasmBackend({ simd: false })]];
+
+describe('hand-written kernels', () => {
+  it.each(backends)('shadowing let of another type on %s', (_label, backend) => {
+    const params: KernelParam[] = [
+      { buffer: 0, t: 'f32', size: 8, access: 'read' },
+      { buffer: 1, t: 'f32', size: 8, access: 'write' },
+      { buffer: 2, t: 'i32', size: 1, access: 'write' },
+    ];
+    const body: Stmt[] = [
+      { k: 'let', name: 'v4', t: 'i32', init: int(7) },
+      loop('i0', 0, 8, [
+        { k: 'let', name: 'v4', t: 'f32', init: load(0, ivar('i0'), 'f32') },
+        { k: 'store', buf: 1, index: ivar('i0'), value: bin('mul', fvar('v4', 'f32'), num(2, 'f32')) },
+      ]),
+      { k: 'store', buf: 2, index: int(0), value: ivar('v4') },
+    ];
+    const [, doubled, outer] = run(backend, params, body, { 0: [1, 2, 3, 4, 5, 6, 7, 8] });
+    expect(doubled).toEqual([2, 4, 6, 8, 10, 12, 14, 16]);
+    expect(outer).toEqual([7]);
+  });
+
+  it.each(backends)('idiv and imod by constants on %s', (_label, backend) => {
+    const params: KernelParam[] = [
+      { buffer: 0, t: 'i32', size: 12, access: 'write' },
+      { buffer: 1, t: 'i32', size: 12, access: 'write' },
+      { buffer: 2, t: 'i32', size: 12, access: 'write' },
+    ];
+    const i = ivar('i0');
+    const value: Expr = bin('mul', i, int(37));
+    const body: Stmt[] = [
+      loop('i0', 0, 12, [
+        { k: 'store', buf: 0, index: i, value: bin('idiv', value, int(8)) },
+        { k: 'store', buf: 1, index: i, value: bin('idiv', value, int(7)) },
+        { k: 'store', buf: 2, index: i, value: bin('imod', value, int(6)) },
+      ]),
+    ];
+    const [byEight, bySeven, modSix] = run(backend, params, body, {});
+    const values = Array.from({ length: 12 }, (_, k) => k * 37);
+    expect(byEight).toEqual(values.map((v) => Math.floor(v / 8)));
+    expect(bySeven).toEqual(values.map((v) => Math.floor(v / 7)));
+    expect(modSix).toEqual(values.map((v) => v % 6));
+  });
+});

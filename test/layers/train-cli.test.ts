@@ -1,0 +1,142 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseTrainOptions } from '../../src/cli/train.ts';
+import { lineChart, niceTicks } from '../../src/cli/svg-chart.ts';
+import { encodeIdx } from '../data/idx-writer.ts';
+
+const run = promisify(execFile);
+const launcher = fileURLToPath(new URL('../../bin/slope.js', import.meta.url));
+
+describe('slope train', () => {
+  let directory: string;
+  let stdout: string;
+
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'slope-train-'));
+    const args = [launcher, 'train', '--epochs', '1', '--limit', '256', '--validation-limit', '128', '--batch-size', '32', '--out', directory, '--json'];
+    ({ stdout } = await run(process.execPath, args, { timeout: 60_000 }));
+  }, 90_000);
+
+  afterAll(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('prints one JSON summary on stdout', () => {
+    const summary = JSON.parse(stdout);
+    expect(summary.runs.map((r: { activation: string }) => r.activation)).toEqual(['relu', 'leaky_relu']);
+    expect(summary.runs.map((r: { alpha: number }) => r.alpha)).toEqual([0, 0.2]);
+    for (const runSummary of summary.runs) {
+      expect(runSummary.epochs).toHaveLength(1);
+      const epoch = runSummary.epochs[0];
+      expect(Object.keys(epoch).sort()).toEqual(['deadUnits', 'epoch', 'gradNorms', 'imagesPerSecond', 'loss', 'trainAccuracy', 'units', 'valAccuracy']);
+      expect(epoch.trainAccuracy).toBeGreaterThanOrEqual(0);
+      expect(epoch.trainAccuracy).toBeLessThanOrEqual(1);
+      expect(epoch.valAccuracy).toBeGreaterThanOrEqual(0);
+      expect(epoch.valAccuracy).toBeLessThanOrEqual(1);
+      expect(epoch.imagesPerSecond).toBeGreaterThan(0);
+      expect(epoch.units).toEqual({ conv2d_1: 8, conv2d_2: 16, dense_1: 64 });
+      expect(Object.keys(epoch.deadUnits)).toEqual(['conv2d_1', 'conv2d_2', 'dense_1']);
+      expect(Object.keys(epoch.gradNorms)).toEqual(['conv2d_1', 'conv2d_2', 'dense_1', 'dense_2']);
+      for (const norm of Object.values(epoch.gradNorms)) expect(norm).toBeGreaterThan(0);
+    }
+  });
+
+  it('writes a valid report.json', async () => {
+    const report = JSON.parse(await readFile(join(directory, 'report.json'), 'utf8'));
+    expect(report.data).toEqual({ source: 'bundled', train: 256, validation: 128 });
+    expect(report.config.epochs).toBe(1);
+    expect(report.runs).toHaveLength(2);
+    for (const runReport of report.runs) {
+      expect(runReport.kernels.length).toBeGreaterThan(0);
+      expect(runReport.kernels.some((k: { summary: string }) => /^conv2d \+ add \+ (relu|leakyRelu)/.test(k.summary))).toBe(true);
+      expect(runReport.compileReport).toContain('kernels:');
+    }
+  });
+
+  it('writes a self-contained report.html', async () => {
+    const html = await readFile(join(directory, 'report.html'), 'utf8');
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html.match(/<svg /g)!.length).toBeGreaterThanOrEqual(2 + 3 + 4);
+    expect(html).not.toMatch(/<script|src="http|href="http/);
+  });
+});
+
+describe('slope train --data', () => {
+  let directory: string;
+
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'slope-train-idx-'));
+  });
+
+  afterAll(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('trains on MNIST IDX files', async () => {
+    // Random 28x28 images: the run only has to read them and finish.
+    const files = { train: 48, t10k: 16 };
+    for (const [prefix, count] of Object.entries(files)) {
+      const pixels = Uint8Array.from({ length: count * 784 }, (_, i) => (i * 37) % 256);
+      const labels = Uint8Array.from({ length: count }, (_, i) => i % 10);
+      await writeFile(join(directory, `${prefix}-images-idx3-ubyte`), encodeIdx('uint8', [count, 28, 28], pixels));
+      await writeFile(join(directory, `${prefix}-labels-idx1-ubyte`), encodeIdx('uint8', [count], labels));
+    }
+    const out = join(directory, 'out');
+    const args = [launcher, 'train', '--data', directory, '--epochs', '1', '--batch-size', '16', '--activation', 'leaky_relu', '--jobs', '1', '--out', out, '--json'];
+    const { stdout } = await run(process.execPath, args, { timeout: 60_000 });
+
+    const summary = JSON.parse(stdout);
+    expect(summary.runs.map((r: { activation: string }) => r.activation)).toEqual(['leaky_relu']);
+    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
+    expect(report.data).toEqual({ source: 'idx', train: 48, validation: 16 });
+  }, 90_000);
+});
+
+describe('train options', () => {
+  it('have documented defaults', () => {
+    const options = parseTrainOptions([])!;
+    expect(options.activations).toEqual(['relu', 'leaky_relu']);
+    expect(options.config.alpha).toBe(0.2);
+    expect(options.out).toBe('out');
+    expect(options.json).toBe(false);
+  });
+
+  it('reject an unknown activation', () => {
+    expect(() => parseTrainOptions(['--activation', 'LeakyReLU'])).toThrow(/relu, leaky_relu or both/);
+  });
+
+  it('reject an unavailable backend', () => {
+    expect(() => parseTrainOptions(['--backend', 'wasm'])).toThrow(/available backend is js/);
+  });
+
+  it('reject a non-integer epoch count', () => {
+    expect(() => parseTrainOptions(['--epochs', '2.5'])).toThrow(/--epochs must be an integer/);
+  });
+
+  it('reject an unknown option', () => {
+    expect(() => parseTrainOptions(['--epoch', '2'])).toThrow(/--help/);
+  });
+
+  it('return undefined for help', () => {
+    expect(parseTrainOptions(['--help'])).toBeUndefined();
+  });
+});
+
+describe('svg charts', () => {
+  it('escape labels', () => {
+    const svg = lineChart({ title: '<b>&', xLabel: 'x', yLabel: 'y', series: [{ name: '"a"<', color: 'red', points: [[1, 2], [2, 3]] }] });
+    expect(svg).toContain('&lt;b&gt;&amp;');
+    expect(svg).toContain('&quot;a&quot;&lt;');
+    expect(svg).not.toContain('<b>');
+  });
+
+  it('pick round ticks', () => {
+    expect(niceTicks(0, 1)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+    expect(niceTicks(0.93, 0.99)).toEqual([0.94, 0.96, 0.98]);
+  });
+});
