@@ -41,8 +41,8 @@ const ZIGGURAT_AREA = 9.91256303526217e-3;
 /**
  * A fast seeded source of uniform and standard normal draws: mulberry32 for
  * the bits and the ziggurat method of Marsaglia and Tsang (2000, 128
- * layers) for normals, which needs a log or exp only in rare slow cases
- * where Box-Muller needs log, sqrt and a cosine per draw.
+ * layers) for normals. The ziggurat needs a log or exp only in rare slow
+ * cases, where Box-Muller needs log, sqrt and a cosine per draw.
  */
 export class Sampler {
   private state: number;

@@ -2,7 +2,7 @@
 // forward pass over the same data: an MLP (784-256-256-10) and a small CNN
 // (two 3x3 conv layers) on 4,000 bundled MNIST digits in batches of 100.
 // Each repetition times the instrumented executable over the data, then the
-// plain one, and the script prints the median ratio; the analysis compiles
+// plain one, and the script prints the median ratio. The analysis compiles
 // its executables before timing. With --loss, the analysis also computes the
 // gradient statistics of a cross-entropy loss, which costs a backward pass.
 //

@@ -12,7 +12,7 @@
 // widest input dimension up to that depth. A unit is then dead only if it is
 // dead on every sub-box, and reported bounds are the hull over the sub-boxes.
 //
-// Assumptions: the box bounds are finite; bounds describe the float64
+// Assumptions: the box bounds are finite. Bounds describe the float64
 // reference semantics (src/ops), so a float32 executable can differ by its
 // rounding, and a pre-activation within float32 rounding of 0 may compute
 // positive. A unit whose pre-activation node may be NaN is never called dead

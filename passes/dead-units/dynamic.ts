@@ -168,7 +168,7 @@ function gradientCounters(g: Node, perUnit: boolean): GradientCounters {
 
 /**
  * Yields each batch's feeds for the inputs in `used`. A feed of another input
- * of the graph (such as labels that only a loss reads) is dropped; a name
+ * of the graph, such as labels that only a loss reads, is dropped. A name
  * that is no input of the graph is an error.
  */
 async function* batchesOf(data: DataSource, graphInputs: readonly Node[], used: ReadonlySet<string>): AsyncGenerator<Feeds> {

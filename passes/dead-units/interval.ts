@@ -214,7 +214,9 @@ export const intervalRules: { [K in OpName]: IntervalRule<K> } = {
     b[1] = -lo;
   }),
   abs: unaryRule((lo, hi, b) => {
-    b[0] = lo >= 0 ? lo : hi <= 0 ? -hi : 0;
+    if (lo >= 0) b[0] = lo;
+    else if (hi <= 0) b[0] = -hi;
+    else b[0] = 0;
     b[1] = Math.max(Math.abs(lo), Math.abs(hi));
   }),
   sign: increasing(Math.sign),
