@@ -6,8 +6,8 @@ export { Node } from './graph/node.ts';
 export type { Conv2DOptions, MatmulOptions, Pool2DOptions } from './graph/node.ts';
 export type { DType } from './graph/dtype.ts';
 export type { Shape } from './graph/shape.ts';
-export type { InitSpec } from './graph/init.ts';
-export { initialize, Rng } from './graph/init.ts';
+export type { InitSpec, RandomSource } from './graph/init.ts';
+export { fillRandomizedAsymmetric, initialize, Rng } from './graph/init.ts';
 export { ACTIVATION_NAMES, LEAKY_RELU_DEFAULT_ALPHA, activationNames, registerActivation, registeredActivationName, resolveActivation, unregisterActivation } from './graph/activation.ts';
 export type { ActivationFn, ActivationObject, ActivationSpec } from './graph/activation.ts';
 export type { Feeds, FeedValue } from './graph/feeds.ts';
@@ -17,6 +17,32 @@ export { toDot } from './graph/dot.ts';
 export { evaluate } from './interp/interpreter.ts';
 export type { Tensor } from './interp/tensor.ts';
 export { grad, hvp, jvp, valueAndGrad } from '../passes/grad.ts';
+export {
+  analyzeDynamic,
+  analyzeStatic,
+  DeadUnitsError,
+  deadUnitAnnotations,
+  deadUnitColors,
+  deadUnitsJson,
+  formatDeadUnitsTable,
+  summarizeLayers,
+} from '../passes/dead-units.ts';
+export type {
+  ActivationOp,
+  BoundsReport,
+  DataSource,
+  DeadUnitReport,
+  DynamicLayer,
+  DynamicOptions,
+  DynamicReport,
+  InputBox,
+  InputRegion,
+  LayerSummary,
+  StaticLayer,
+  StaticOptions,
+  StaticReport,
+  UnitStatus,
+} from '../passes/dead-units.ts';
 export * from './errors.ts';
 export { registry } from './ops/index.ts';
 export type { OpAttrs, OpName } from './ops/index.ts';

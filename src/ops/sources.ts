@@ -9,7 +9,7 @@ import { sizeOf } from '../graph/shape.ts';
 import type { OpDef, OpSite } from './def.ts';
 import { describeValue, integerList, representable } from './check.ts';
 
-const INIT_KINDS = ['zeros', 'ones', 'constant', 'heNormal', 'heUniform', 'glorotUniform', 'normal', 'uniform', 'values'] as const;
+const INIT_KINDS = ['zeros', 'ones', 'constant', 'heNormal', 'heUniform', 'glorotUniform', 'randomizedAsymmetric', 'normal', 'uniform', 'values'] as const;
 
 function sourceType(site: OpSite, raw: { shape?: unknown; dtype?: unknown }) {
   const shape = integerList(site, 'shape', raw.shape, 0);
@@ -17,12 +17,16 @@ function sourceType(site: OpSite, raw: { shape?: unknown; dtype?: unknown }) {
   return { shape, dtype: raw.dtype };
 }
 
-function checkInit(site: OpSite, init: unknown, size: number): InitSpec {
+function checkInit(site: OpSite, init: unknown, shape: readonly number[]): InitSpec {
+  const size = sizeOf(shape);
   const spec = init as InitSpec | undefined;
   if (spec === undefined || !(INIT_KINDS as readonly string[]).includes(spec.kind)) {
     throw site.error(AttributeError, `init must be one of ${INIT_KINDS.join(', ')}, got ${describeValue((spec as { kind?: unknown })?.kind ?? spec)}`);
   }
   if ('seed' in spec && !Number.isInteger(spec.seed)) throw site.error(AttributeError, `init seed must be an integer, got ${describeValue(spec.seed)}`);
+  if (spec.kind === 'randomizedAsymmetric' && shape.length < 2) {
+    throw site.error(AttributeError, `init 'randomizedAsymmetric' needs a weight of rank 2 or more ([fanIn, units]), got shape [${shape.join(',')}]; put a bias in the last row of a [fanIn + 1, units] param`);
+  }
   if (spec.kind === 'values') {
     if (!(spec.values instanceof Float64Array) || spec.values.length !== size) {
       throw site.error(AttributeError, `init values must be a Float64Array of ${size} elements`);
@@ -52,7 +56,7 @@ export const sourceOps: { input: OpDef<'input'>; param: OpDef<'param'>; constant
     attrs: (raw, site) => {
       const type = sourceType(site, raw);
       if (!isFloat(type.dtype)) throw site.error(DTypeError, `a param must be float32 or float64, got ${type.dtype}; use a constant or an input for ${type.dtype} data`);
-      return { ...type, init: checkInit(site, raw.init, sizeOf(type.shape)) };
+      return { ...type, init: checkInit(site, raw.init, type.shape) };
     },
     infer: (_inputs, attrs) => ({ shape: attrs.shape, dtype: attrs.dtype }),
     evaluate: () => notEvaluated('param'),

@@ -223,7 +223,7 @@ describe('AttributeError', () => {
     const error = thrown(() => g.param('w', [2], { init: 'xavier' as 'zeros' }));
     expect(error).toBeInstanceOf(AttributeError);
     expect(error.message).toBe(
-      'Error in param (node "w", %0): init must be one of zeros, ones, constant, heNormal, heUniform, glorotUniform, normal, uniform, values, got "xavier"',
+      'Error in param (node "w", %0): init must be one of zeros, ones, constant, heNormal, heUniform, glorotUniform, randomizedAsymmetric, normal, uniform, values, got "xavier"',
     );
   });
 
