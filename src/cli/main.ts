@@ -4,6 +4,7 @@
 
 import { SlopeError } from '../errors.ts';
 import { inspectCommand } from './inspect.ts';
+import { deadUnitsCommand } from './dead-units.ts';
 import { trainCommand } from './train.ts';
 
 const HELP = `Usage: slope COMMAND [options]
@@ -11,6 +12,7 @@ const HELP = `Usage: slope COMMAND [options]
 Commands:
   inspect FILE   compile a graph and print its passes and kernels
   train          train a small CNN with ReLU and LeakyReLU and write a report
+  dead-units     classify ReLU units as dead, always active or unstable
 
 Run 'slope COMMAND --help' for a command's options.
 `;
@@ -19,6 +21,7 @@ type Command = (argv: readonly string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   inspect: (argv) => inspectCommand(argv),
+  'dead-units': (argv) => deadUnitsCommand(argv),
   train: (argv) => trainCommand(argv),
 };
 
