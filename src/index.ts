@@ -47,5 +47,5 @@ export * from './errors.ts';
 export { registry } from './ops/index.ts';
 export type { OpAttrs, OpName } from './ops/index.ts';
 export { compile, Executable } from './runtime/executable.ts';
-export type { CompileOptions, KernelInfo, OutputArray, ParamUpdate } from './runtime/executable.ts';
+export type { BackendName, CompileOptions, KernelInfo, OutputArray, ParamUpdate } from './runtime/executable.ts';
 export * from './layers/index.ts';
