@@ -5,7 +5,7 @@
 // deterministic, so the results do not depend on that.
 
 import { availableParallelism } from 'node:os';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { prepareOutputDirectory, writeFileAtomic } from './output-dir.ts';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
@@ -222,6 +222,8 @@ export async function trainCommand(argv: readonly string[], out: (text: string) 
     out(TRAIN_HELP);
     return 0;
   }
+  // The output directory is checked before training, so a bad --out fails in seconds, not after the runs.
+  await prepareOutputDirectory(options.out, 'train --out', ['report.json', 'report.html']);
   const started = performance.now();
   const loaded = await loadTrainingData({ ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }), seed: options.config.seed });
   const data = { train: firstExamples(loaded.train, options.limit), validation: firstExamples(loaded.validation, options.validationLimit) };
@@ -247,11 +249,11 @@ export async function trainCommand(argv: readonly string[], out: (text: string) 
     totalSeconds: (performance.now() - started) / 1000,
     runs,
   };
-  await mkdir(options.out, { recursive: true });
   const jsonPath = join(options.out, 'report.json');
   const htmlPath = join(options.out, 'report.html');
-  await writeFile(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(htmlPath, renderReportHtml(report));
+  const html = renderReportHtml(report);
+  await writeFileAtomic(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFileAtomic(htmlPath, html);
 
   if (options.json) out(`${JSON.stringify({ ...jsonSummary(report), report: { json: jsonPath, html: htmlPath } })}\n`);
   else out(`${formatTable(report)}\n\nwrote ${htmlPath} and ${jsonPath} in ${report.totalSeconds.toFixed(1)} s\n`);
