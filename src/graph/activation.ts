@@ -3,8 +3,8 @@
 // resolves every form when the graph is built and fails there, with the known
 // names and the nearest one.
 
-import { SlopeError, UnknownActivationError } from '../errors.ts';
-import type { Node } from './node.ts';
+import { GraphError, SlopeError, UnknownActivationError } from '../errors.ts';
+import { Node } from './node.ts';
 
 /** An object that applies an activation, such as the LeakyReLU layer. */
 export interface ActivationObject {
@@ -107,12 +107,32 @@ export function nearestActivationName(name: string): string | undefined {
   return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
 }
 
+/**
+ * Wraps a user-supplied activation so that its result is checked: an
+ * activation maps a node to a node of the same graph, shape and dtype.
+ */
+function checked(fn: ActivationFn, where: string, form: string): ActivationFn {
+  return (x) => {
+    const y: unknown = fn(x);
+    const problem =
+      !(y instanceof Node) ? `returned ${typeof y === 'object' ? String(y) : typeof y}, not a Node`
+      : y.graph !== x.graph ? `returned ${y.label}, a node of another graph`
+      : y.shape.length !== x.shape.length || y.shape.some((d, i) => d !== x.shape[i]) ? `returned shape [${y.shape.join(',')}] for input shape [${x.shape.join(',')}]`
+      : y.dtype !== x.dtype ? `returned ${y.dtype} for a ${x.dtype} input`
+      : undefined;
+    if (problem !== undefined) {
+      throw new GraphError(`Error in ${where}: the ${form} ${problem}; an activation must return a node of its input's graph, shape and dtype`);
+    }
+    return y as Node;
+  };
+}
+
 /** Turns any activation form into a function from node to node, or throws UnknownActivationError. */
 export function resolveActivation(spec: ActivationSpec, where = 'activation'): ActivationFn {
-  if (typeof spec === 'function') return spec;
-  if (typeof spec === 'object' && spec !== null && typeof spec.apply === 'function') return (x) => spec.apply(x);
+  if (typeof spec === 'function') return checked(spec, where, 'callable');
+  if (typeof spec === 'object' && spec !== null && typeof spec.apply === 'function') return checked((x) => spec.apply(x), where, 'apply()');
   if (typeof spec === 'string' && Object.hasOwn(BY_NAME, spec)) return BY_NAME[spec]!;
-  if (typeof spec === 'string' && REGISTERED.has(spec)) return REGISTERED.get(spec)!;
+  if (typeof spec === 'string' && REGISTERED.has(spec)) return checked(REGISTERED.get(spec)!, where, `registered activation '${spec}'`);
 
   const requested = typeof spec === 'string' ? spec : String(spec);
   let suggestion = typeof spec === 'string' ? nearestActivationName(spec) : undefined;

@@ -4,7 +4,7 @@
 // nearest one.
 
 import { describe, expect, test } from 'vitest';
-import { UnknownActivationError } from '../../src/errors.ts';
+import { GraphError, UnknownActivationError } from '../../src/errors.ts';
 import { ACTIVATION_NAMES, nearestActivationName, resolveActivation } from '../../src/graph/activation.ts';
 import type { ActivationSpec } from '../../src/graph/activation.ts';
 import { graph } from '../../src/graph/graph.ts';
@@ -190,5 +190,19 @@ describe('unknown activations', () => {
   test('nearest name ignores case and underscores', () => {
     expect(nearestActivationName('SOFT_MAX')).toBe('softmax');
     expect(nearestActivationName('Tanh')).toBe('tanh');
+  });
+});
+
+describe('activation results', () => {
+  test('reject results that are no node of the input shape', () => {
+    const g = graph();
+    const x = g.input('x', [2, 3]);
+    const w = g.input('w', [3, 4]);
+    const other = graph().input('o', [2, 4]);
+    expect(() => x.matmul(w, { activation: (() => 3) as never })).toThrow(GraphError);
+    expect(() => x.matmul(w, { activation: (() => 3) as never })).toThrow(/the callable returned number, not a Node/);
+    expect(() => x.matmul(w, { activation: (n) => n.sum() })).toThrow(/returned shape \[\] for input shape \[2,4\]/);
+    expect(() => x.matmul(w, { activation: () => other })).toThrow(/a node of another graph/);
+    expect(() => x.matmul(w, { activation: { apply: (n) => n.cast('float64') } })).toThrow(/the apply\(\) returned float64 for a float32 input/);
   });
 });
