@@ -86,6 +86,7 @@ function checkArguments(y: Node, wrt: readonly Node[], seed: Node | undefined): 
 
 /** Returns the gradient of y with respect to each wrt node, as new nodes of y's graph. */
 export function grad(y: Node, wrt: readonly Node[], options: GradOptions = {}): Node[] {
+  if (!Array.isArray(wrt)) throw new GradientError('Error in grad: wrt must be an array of nodes, such as grad(y, [w, b])');
   checkArguments(y, wrt, options.seed);
   const graph = y.graph;
 

@@ -264,12 +264,15 @@ export class Graph {
       filterShape, strides: pair(options.strides, 1), padding: options.padding ?? 'valid', dilations: pair(options.dilations, 1),
     });
   }
-  private poolAttrs(options: Pool2DOptions): { poolSize: readonly [number, number]; strides: readonly [number, number]; padding: Padding2D } {
+  private poolAttrs(options: Pool2DOptions | undefined, op: string): { poolSize: readonly [number, number]; strides: readonly [number, number]; padding: Padding2D } {
+    if (options === undefined || options.poolSize === undefined) {
+      throw new AttributeError(`Error in ${op}: poolSize is required, such as ${op}({ poolSize: 2 })`);
+    }
     const poolSize = pair(options.poolSize, 2);
     return { poolSize, strides: options.strides === undefined ? poolSize : pair(options.strides, 1), padding: options.padding ?? 'valid' };
   }
-  maxPool2d(x: Node, options: Pool2DOptions): Node { return this.addNode('maxPool2d', [x], this.poolAttrs(options)); }
-  avgPool2d(x: Node, options: Pool2DOptions): Node { return this.addNode('avgPool2d', [x], this.poolAttrs(options)); }
+  maxPool2d(x: Node, options: Pool2DOptions): Node { return this.addNode('maxPool2d', [x], this.poolAttrs(options, 'maxPool2d')); }
+  avgPool2d(x: Node, options: Pool2DOptions): Node { return this.addNode('avgPool2d', [x], this.poolAttrs(options, 'avgPool2d')); }
 
   // neural-network helpers
   softmax(x: Node, axis = -1): Node { return this.addNode('softmax', [x], { axis }); }

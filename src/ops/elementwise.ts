@@ -116,8 +116,18 @@ export function softplusValue(x: number): number {
   return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
 }
 
+/** Largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** Checks alpha: finite, and for a float32 input finite in float32 too (1e39 would become Infinity there). */
 function alphaAttrs<K extends 'leakyRelu' | 'elu' | 'leakyReluGrad'>(fallback: number) {
-  return (raw: Partial<OpAttrs[K]>, site: OpSite) => ({ alpha: finiteNumber(site, 'alpha', (raw as { alpha?: unknown }).alpha, fallback) }) as OpAttrs[K];
+  return (raw: Partial<OpAttrs[K]>, site: OpSite, inputs: readonly TypeInfo[]) => {
+    const alpha = finiteNumber(site, 'alpha', (raw as { alpha?: unknown }).alpha, fallback);
+    if (inputs[0]?.dtype === 'float32' && Math.abs(alpha) > FLOAT32_MAX) {
+      throw site.error(AttributeError, `alpha ${alpha} is not finite in float32 (largest ${FLOAT32_MAX}); use a smaller alpha or float64 inputs`);
+    }
+    return { alpha } as OpAttrs[K];
+  };
 }
 
 type ElementwiseName =

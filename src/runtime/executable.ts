@@ -1,12 +1,12 @@
 // compile() and the Executable it returns: the compiled kernels, the buffers
 // laid out by the memory plan, and run(feeds).
 
-import { BackendError, FeedError, SlopeError } from '../errors.ts';
+import { BackendError, FeedError, GraphError, SlopeError } from '../errors.ts';
 import type { Feeds } from '../graph/feeds.ts';
 import { validateFeeds } from '../graph/feeds.ts';
 import { initialize } from '../graph/init.ts';
 import type { Graph } from '../graph/graph.ts';
-import type { Node } from '../graph/node.ts';
+import { Node } from '../graph/node.ts';
 import { formatShape } from '../graph/shape.ts';
 import type { Kernel } from '../kernel/ir.ts';
 import type { PassRecord, PipelineOptions, PipelineResult } from '../../passes/manager.ts';
@@ -59,6 +59,23 @@ export interface KernelInfo {
   ir: Kernel;
 }
 
+/** Bytes that one executable's buffers may take: wasm32 addresses 4 GiB, less room for scratch space. */
+const MEMORY_LIMIT_BYTES = 2 ** 32 - 2 ** 24;
+
+/** Runs a backend's prepare, turning a too-large memory plan or a failed allocation into a BackendError. */
+function prepareWithinLimits(backend: Backend, peakBytes: number, prepare: () => Runner): Runner {
+  const describe = `${peakBytes} bytes (${(peakBytes / 2 ** 30).toFixed(2)} GiB) of buffers`;
+  if (peakBytes > MEMORY_LIMIT_BYTES) {
+    throw new BackendError(`Error in compile: the executable needs ${describe} at its busiest, more than the ${backend.name} backend can address (4 GiB); use smaller shapes or batches`);
+  }
+  try {
+    return prepare();
+  } catch (error) {
+    if (error instanceof RangeError) throw new BackendError(`Error in compile: allocating ${describe} failed on the ${backend.name} backend (${error.message}); use smaller shapes or batches`);
+    throw error;
+  }
+}
+
 function selectBackend(options: CompileOptions): Backend {
   const name = options.backend ?? 'js';
   switch (name) {
@@ -102,9 +119,14 @@ export class Executable {
 
   constructor(outputs: readonly Node[], options: CompileOptions = {}) {
     if (outputs.length === 0) throw new SlopeError('Error in compile: no outputs given; pass the nodes to compute');
+    outputs.forEach((o, i) => {
+      if (!(o instanceof Node)) throw new GraphError(`Error in compile: output ${i} is ${typeof o === 'object' ? String(o) : typeof o}, not a Node; pass the nodes to compute`);
+    });
     const graph = outputs[0]!.graph;
     for (const o of outputs) {
-      if (o.graph !== graph) throw new SlopeError(`Error in compile: output ${o.label} belongs to another graph than ${outputs[0]!.label}`);
+      if (o.graph !== graph) {
+        throw new GraphError(`Error in compile: output ${outputs.indexOf(o)} (${o.label}) belongs to another graph than output 0 (${outputs[0]!.label}); build all outputs in one graph`);
+      }
     }
     const backend = selectBackend(options);
     this.backend = backend.name;
@@ -128,12 +150,13 @@ export class Executable {
     this.dumps = this.result.dumps;
     this.unfusedKernelCount = plan.nodes.filter((n) => !['input', 'param', 'constant', 'reshape'].includes(n.op)).length;
 
-    this.runner = backend.prepare({
+    // Buffers address one linear memory: wasm32 and typed arrays both stop at 4 GiB.
+    this.runner = prepareWithinLimits(backend, memory.peakBytes, () => backend.prepare({
       kernels,
       memory,
       dtypeOf: (id) => (id >= 0 ? this.graph.nodes[id]!.dtype : SCRATCH_DTYPES[memory.placements.get(id)!.t]),
       describe: (k) => describeNodes(k, this.graph),
-    });
+    }));
     this.moduleBytes = this.runner.moduleBytes;
     for (const placement of memory.placements.values()) {
       const dtype = placement.id >= 0 ? this.graph.nodes[placement.id]!.dtype : SCRATCH_DTYPES[placement.t];

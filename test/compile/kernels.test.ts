@@ -214,3 +214,34 @@ describe('input views', () => {
     expect(() => exe.inputView('y')).toThrow(/no input "y" that the outputs read; the inputs they read are "x"/);
   });
 });
+
+describe('argument checks', () => {
+  it('reject outputs that are no nodes or come from two graphs', () => {
+    const g = graph();
+    const x = g.input('x', [2]);
+    const other = graph().input('y', [2]);
+    expect(() => compile([3 as never])).toThrow(/output 0 is number, not a Node/);
+    expect(() => compile([x.neg(), other.neg()])).toThrow(/output 1 \(%1\) belongs to another graph than output 0 \(%1\)/);
+  });
+
+  it('reject a float32 alpha that overflows float32', () => {
+    const g = graph();
+    expect(() => g.input('x', [2]).leakyRelu(1e39)).toThrow(/alpha 1e\+39 is not finite in float32/);
+    expect(g.input('y', [2], 'float64').leakyRelu(1e39).shape).toEqual([2]);
+  });
+
+  it('reject grad with a node in place of an array and pooling without a size', () => {
+    const g = graph();
+    const x = g.input('x', [1, 4, 4, 1]);
+    expect(() => grad(x.sum(), x as never)).toThrow(/wrt must be an array of nodes/);
+    expect(() => x.maxPool2d(undefined as never)).toThrow(/Error in maxPool2d: poolSize is required/);
+  });
+});
+
+describe('memory limits', () => {
+  it.each(['js', 'wasm'] as const)('reject buffers beyond 4 GiB on %s with a typed error', (backend) => {
+    const g = graph();
+    const x = g.input('x', [100000, 100000]);
+    expect(() => compile(x.sum(), { backend })).toThrow(/needs 40000000016 bytes \(37\.25 GiB\) of buffers at its busiest, more than the (js|wasm) backend can address/);
+  });
+});
