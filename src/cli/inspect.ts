@@ -21,7 +21,8 @@ node or an array of nodes) and prints it.
 Options:
   --after PASS      print the graph or plan after PASS (${PASS_NAMES.join(', ')});
                     repeatable
-  --backend NAME    backend whose kernels to print: js (default)
+  --backend NAME    backend whose kernels to print: js (JavaScript source,
+                    the default) or wasm (WebAssembly text)
   --no-fuse         compile without fusion, one kernel per op
   --json            print one JSON object: {kernels, passes, dumps}
   -h, --help        show this help
@@ -61,10 +62,11 @@ export async function inspectCommand(argv: readonly string[], out: (text: string
   for (const pass of after) {
     if (!(PASS_NAMES as readonly string[]).includes(pass)) throw new CliError(`Error in inspect: unknown pass ${JSON.stringify(pass)} for --after; passes are ${PASS_NAMES.join(', ')}`);
   }
-  if (values.backend !== 'js') throw new CliError(`Error in inspect: unknown backend ${JSON.stringify(values.backend)}; available: js`);
+  const backend = values.backend;
+  if (backend !== 'js' && backend !== 'wasm') throw new CliError(`Error in inspect: unknown backend ${JSON.stringify(backend)}; available: js, wasm`);
 
   const outputs = await loadOutputs(positionals[0]!);
-  const options: CompileOptions = { backend: 'js', dumpAfter: after as PassName[], verify: true };
+  const options: CompileOptions = { backend, dumpAfter: after as PassName[], verify: true };
   if (values['no-fuse']) options.skip = ['fuse'];
   const exe = compile(outputs, options);
 

@@ -47,4 +47,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+// A reader that closes early (`slope inspect FILE | head`) ends the output, not the program with a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 process.exitCode = await main(process.argv.slice(2));

@@ -44,3 +44,14 @@ describe('slope inspect', () => {
     await expect(capture(['/nonexistent/graph.ts'])).rejects.toThrow(/file not found: \/nonexistent\/graph.ts/);
   });
 });
+
+describe('slope inspect --backend wasm', () => {
+  it('prints each kernel in the WebAssembly text format', async () => {
+    let text = '';
+    const code = await inspectCommand([example, '--backend', 'wasm'], (t) => (text += t));
+    expect(code).toBe(0);
+    expect(text).toContain('== kernels (wasm)');
+    expect(text).toContain(';; k0_conv2d: conv2d + add + leakyRelu + leakyReluGrad');
+    expect(text).toContain('(func $k0_conv2d (export "k0_conv2d")');
+  });
+});
