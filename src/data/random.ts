@@ -2,20 +2,16 @@
 // that a training run with a fixed seed gets the same examples in the same
 // order every time, in Node and in the browser alike.
 
+import { Rng } from '../graph/init.ts';
+
 /**
- * Creates a mulberry32 generator: a 32-bit state, advanced by a Weyl step and
- * mixed, returning floats in [0, 1). Fast and small, with a period of 2^32,
- * which is plenty for shuffling datasets but not for cryptographic use.
+ * Creates a mulberry32 generator returning floats in [0, 1): the same
+ * generator as the initializers' Rng, so one seed means one stream across
+ * slope. Its period of 2^32 is plenty for shuffling datasets.
  */
 export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 /** Returns a permutation of 0..count-1 drawn by a Fisher–Yates shuffle seeded with `seed`. */
