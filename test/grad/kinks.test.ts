@@ -11,6 +11,8 @@ import { Graph } from '../../src/graph/graph.ts';
 import type { Node } from '../../src/graph/node.ts';
 import { evaluate } from '../../src/interp/interpreter.ts';
 import { fuzzRuns } from '../support/fuzz.ts';
+import type { Evaluator } from '../support/backends.ts';
+import { EVALUATORS } from '../support/backends.ts';
 
 /** Values at and around every boundary of float64: zeros, subnormals, the smallest normal and near the largest finite. */
 const SPECIAL_VALUES = [0, -0, 5e-324, -5e-324, 1e-310, -1e-310, 2.2250738585072014e-308, -2.2250738585072014e-308, 1e308, -1e308, Number.MAX_VALUE, -Number.MAX_VALUE];
@@ -24,23 +26,24 @@ function unsignedZero(value: number): number {
 }
 
 /** Returns the values of y and of d sum(y) / dx for y = build(x), x fed with `values`, with -0 read as +0. */
-function valueAndGradient(values: readonly number[], build: (x: Node) => Node): { y: number[]; dx: number[] } {
+function valueAndGradient(values: readonly number[], build: (x: Node) => Node, run: Evaluator = evaluate): { y: number[]; dx: number[] } {
   const graph = new Graph();
   const x = graph.input('x', [values.length], 'float64');
   const y = build(x);
   const [dx] = grad(y.sum(), [x]);
-  const [yValue, dxValue] = evaluate([y, dx!], { x: Float64Array.from(values) });
+  const [yValue, dxValue] = run([y, dx!], { x: Float64Array.from(values) });
   return { y: Array.from(yValue!.data, unsignedZero), dx: Array.from(dxValue!.data, unsignedZero) };
 }
 
-describe('leakyRelu at its kink', () => {
+for (const backend of EVALUATORS) {
+describe(`leakyRelu at its kink on ${backend.name}`, () => {
   const xs = fc.array(FINITE_X, { minLength: 1, maxLength: 16 });
 
   test('slope is exactly 1 or alpha', () => {
     const alpha = fc.double({ min: 0, max: 10, minExcluded: true, noNaN: true });
     fc.assert(
       fc.property(xs, alpha, (values, a) => {
-        const { y, dx } = valueAndGradient(values, (x) => x.leakyRelu(a));
+        const { y, dx } = valueAndGradient(values, (x) => x.leakyRelu(a), backend.evaluate);
         values.forEach((x, i) => {
           expect(dx[i], `d/dx at x = ${x}, alpha = ${a}`).toBe(x > 0 ? 1 : a);
           expect(dx[i], `d/dx at x = ${x}, alpha = ${a}`).not.toBe(0);
@@ -55,7 +58,7 @@ describe('leakyRelu at its kink', () => {
     fc.assert(
       fc.property(xs, (values) => {
         for (const build of [(x: Node) => x.leakyRelu(0), (x: Node) => x.relu()]) {
-          const { y, dx } = valueAndGradient(values, build);
+          const { y, dx } = valueAndGradient(values, build, backend.evaluate);
           values.forEach((x, i) => {
             expect(dx[i], `d/dx at x = ${x}`).toBe(x > 0 ? 1 : 0);
             expect(y[i], `value at x = ${x}`).toBe(unsignedZero(x > 0 ? x : 0));
@@ -68,11 +71,12 @@ describe('leakyRelu at its kink', () => {
 
   test('slope at +0 and -0 is alpha for any alpha', () => {
     for (const alpha of [0.2, 0.01, 1, 1.5, 10, -0.5, -3]) {
-      const { dx } = valueAndGradient([0, -0], (x) => x.leakyRelu(alpha));
+      const { dx } = valueAndGradient([0, -0], (x) => x.leakyRelu(alpha), backend.evaluate);
       expect(dx, `alpha ${alpha}`).toEqual([alpha, alpha]);
     }
   });
 });
+}
 
 describe('relu and abs at 0', () => {
   test('relu gradient at 0 is 0', () => {

@@ -22,4 +22,5 @@ export function compiled(backend: BackendName, options: { fuse?: boolean } = {})
 export const EVALUATORS: readonly { name: string; evaluate: Evaluator }[] = [
   { name: 'the interpreter', evaluate },
   { name: 'the js backend', evaluate: compiled('js') },
+  { name: 'the wasm backend', evaluate: compiled('wasm') },
 ];
