@@ -324,6 +324,56 @@ function validTaps(g: Geometry, oh: Expr, ow: Expr): Expr {
   return bin('mul', axis(oh, g.kernel[0], g.strides[0], g.padTop, g.inHeight), axis(ow, g.kernel[1], g.strides[1], g.padLeft, g.inWidth));
 }
 
+/**
+ * maxPool2dGrad when windows tile the input without overlap (stride equal to
+ * the pool size, no padding before): each window finds its first maximum
+ * once and writes every one of its elements, dy at the maximum and 0
+ * elsewhere. Rows and columns past the last whole window ('valid' padding of
+ * a size the pool does not divide) get 0. Every element of dx is emitted
+ * exactly once, as the gather form does, so the same epilogue applies.
+ */
+function maxPoolGradTiled(ctx: AnchorContext<Node<'maxPool2dGrad'>>, g: Geometry, x: readonly number[], dy: readonly number[]): Stmt[] {
+  const [kh, kw] = g.kernel;
+  const out = ctx.node.shape;
+  const zero = num(0, ctx.t);
+  const windows = loops(ctx, dy, 'i', ([n, oh, ow, c]) => {
+    const found = firstMax(ctx, g, x, n!, oh!, ow!, c!);
+    const gradient = ctx.fresh('g');
+    const taps = loops(ctx, [kh], 'kh', ([a]) => {
+      const ih = ctx.fresh('ih');
+      return [
+        { k: 'let', name: ih, t: 'i32', init: iadd(imul(oh!, kh), a!) },
+        {
+          k: 'if', cond: bin('lt', ivar(ih), int(g.inHeight)), else: [], then: loops(ctx, [kw], 'kw', ([b]) => {
+            const iw = ctx.fresh('iw');
+            const self = iadd(imul(ivar(ih), g.inWidth), ivar(iw));
+            const value = select(bin('eq', ivar(found.position), self), fvar(gradient, ctx.t), zero);
+            return [
+              { k: 'let', name: iw, t: 'i32', init: iadd(imul(ow!, kw), b!) },
+              { k: 'if', cond: bin('lt', ivar(iw), int(g.inWidth)), else: [], then: ctx.emit(Point.of(out, [n!, ivar(ih), ivar(iw), c!]), value) },
+            ];
+          }),
+        },
+      ];
+    });
+    return [...found.stmts, { k: 'let', name: gradient, t: ctx.t, init: ctx.input(1, Point.of(dy, [n!, oh!, ow!, c!])) }, ...taps];
+  });
+
+  // Elements no window reaches: rows below the last window, then columns right of it.
+  const coveredRows = Math.min(g.outHeight * kh, g.inHeight);
+  const coveredColumns = Math.min(g.outWidth * kw, g.inWidth);
+  const rest: Stmt[] = [];
+  if (coveredRows < g.inHeight) {
+    rest.push(...loops(ctx, [out[0]!, g.inHeight - coveredRows, out[2]!, out[3]!], 'r', ([n, r, iw, c]) =>
+      ctx.emit(Point.of(out, [n!, iadd(r!, int(coveredRows)), iw!, c!]), zero)));
+  }
+  if (coveredColumns < g.inWidth) {
+    rest.push(...loops(ctx, [out[0]!, coveredRows, g.inWidth - coveredColumns, out[3]!], 'r', ([n, ih, r, c]) =>
+      ctx.emit(Point.of(out, [n!, ih!, iadd(r!, int(coveredColumns)), c!]), zero)));
+  }
+  return [...windows, ...rest];
+}
+
 export const convAnchors: { [K in WindowName]: AnchorLowering<K> } = {
   conv2d,
   conv2dBackpropInput,
@@ -345,6 +395,7 @@ export const convAnchors: { [K in WindowName]: AnchorLowering<K> } = {
     const dy = ctx.inputShape(1);
     const { poolSize, strides, padding } = ctx.node.attrs;
     const g = geometry(x, poolSize, strides, [1, 1], padding);
+    if (strides[0] === poolSize[0] && strides[1] === poolSize[1] && g.padTop === 0 && g.padLeft === 0) return maxPoolGradTiled(ctx, g, x, dy);
     return loops(ctx, ctx.node.shape, 'i', ([n, ih, iw, c]) =>
       accumulate(ctx, Point.of(ctx.node.shape, [n!, ih!, iw!, c!]), (add) =>
         loops(ctx, [poolSize[0]], 'kh', ([a]) =>

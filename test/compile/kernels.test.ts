@@ -245,3 +245,33 @@ describe('memory limits', () => {
     expect(() => compile(x.sum(), { backend })).toThrow(/needs 40000000016 bytes \(37\.25 GiB\) of buffers at its busiest, more than the (js|wasm) backend can address/);
   });
 });
+
+describe('max-pool gradient kernels', () => {
+  const CASES = [
+    { shape: [2, 5, 7, 3], poolSize: 2, padding: 'valid' as const },
+    { shape: [1, 4, 4, 2], poolSize: 2, padding: 'same' as const },
+    { shape: [1, 5, 5, 2], poolSize: 2, padding: 'same' as const },
+    { shape: [1, 7, 8, 1], poolSize: 3, padding: 'valid' as const },
+    { shape: [1, 6, 6, 2], poolSize: 3, padding: 'same' as const, strides: 2 },
+  ];
+
+  for (const backend of ['js', 'wasm'] as const) {
+    it.each(CASES)(`match the interpreter on ${backend} for %j`, ({ shape, poolSize, padding, ...rest }) => {
+      const g = graph();
+      const x = g.input('x', shape);
+      const z = g.input('z', [shape[0]!, ...shape.slice(1, 3).map((d) => d), shape[3]!]);
+      const pooled = x.maxPool2d({ poolSize, padding, ...rest });
+      // The gradient flows into a leakyRelu of z, so the pool gradient gets an epilogue.
+      const loss = pooled.mul(pooled).sum();
+      const [dx] = grad(loss, [x]);
+      const fused = z.add(dx!).leakyRelu(0.1);
+      const [dz] = grad(fused.sum(), [z]);
+      const size = shape.reduce((a, b) => a * b, 1);
+      // Few distinct values, so windows hold ties and the first maximum decides.
+      const feeds = { x: filled(size, (i) => ((i * 7) % 5) - 2), z: filled(size, (i) => Math.sin(i)) };
+      const outputs = [dx!, fused, dz!];
+      const compiled = compile(outputs, { backend }).run(feeds);
+      evaluate(outputs, feeds).forEach((r, i) => expectClose(compiled[i]!, r.data));
+    });
+  }
+});
