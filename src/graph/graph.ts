@@ -1,4 +1,4 @@
-// The symbolic graph. A Graph owns an append-only list of nodes; a node may
+// The symbolic graph. A Graph owns an append-only list of nodes. A node may
 // only read nodes created before it, so every graph is acyclic by
 // construction and node ids are stable. Passes build new graphs through
 // `addNode`, the one place where attributes are checked and shapes inferred.
@@ -39,7 +39,7 @@ function pair(value: Pair | undefined, fallback: number): readonly [number, numb
   return typeof value === 'number' ? [value, value] : value;
 }
 
-/** The spec of an initializer given by name; seeded kinds take the seed, normal and uniform their standard ranges. */
+/** Builds the spec of an initializer given by name: seeded kinds take the seed, normal and uniform their standard ranges. */
 function namedInit(kind: InitSpec['kind'], seed: number): InitSpec {
   switch (kind) {
     case 'zeros':
@@ -125,12 +125,12 @@ export class Graph {
     return node;
   }
 
-  /** A placeholder fed at run time under its name. */
+  /** Adds an input: a placeholder fed at run time under its name. */
   input(name: string, shape: Shape, dtype: DType = 'float32'): Node<'input'> {
     return this.addSource('input', name, shape, dtype, {});
   }
 
-  /** A trainable tensor. Its value comes from the initializer unless given at run time. */
+  /** Adds a param: a trainable tensor whose value comes from its initializer unless given to compile or evaluate. */
   param(name: string, shape: Shape, options: ParamOptions = {}): Node<'param'> {
     const init = options.init ?? 'glorotUniform';
     const seed = options.seed ?? this.seed + this.nodes.length;
@@ -138,14 +138,14 @@ export class Graph {
     return this.addSource('param', name, shape, options.dtype ?? 'float32', { init: spec });
   }
 
-  /** A constant tensor; a number gives a scalar. */
+  /** Adds a constant tensor. A number gives a scalar. */
   constant(value: number | ArrayLike<number>, shape?: Shape, dtype: DType = 'float32'): Node<'constant'> {
     const data = typeof value === 'number' ? Float64Array.of(value) : Float64Array.from(value);
     const finalShape = shape ?? (typeof value === 'number' ? [] : [data.length]);
     return this.addNode('constant', [], { value: data, shape: finalShape, dtype } as Partial<OpAttrs['constant']>);
   }
 
-  /** A tensor of one value, built as a scalar constant broadcast to the shape. */
+  /** Builds a tensor of one value as a scalar constant broadcast to the shape. */
   fill(value: number, shape: Shape, dtype: DType = 'float32'): Node {
     const scalar = this.constant(value, [], dtype);
     return shape.length === 0 ? scalar : this.broadcastTo(scalar, shape);
@@ -286,7 +286,7 @@ export class Graph {
     return activation === undefined ? biased : this.activation(biased, activation);
   }
 
-  /** One line per node, in the spirit of a jaxpr. */
+  /** Prints the graph one line per node, in the spirit of a jaxpr. */
   toString(options?: PrintOptions): string {
     return printGraph(this, options);
   }

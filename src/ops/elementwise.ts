@@ -27,7 +27,7 @@ function mapUnary(input: Tensor, fn: Unary): Float64Array {
   return out;
 }
 
-/** A float-only unary op with no attributes. */
+/** Defines a float-only unary op with no attributes. */
 function unary<K extends OpName>(fn: Unary, grad: GradRule<K> | NoGradient): OpDef<K> {
   return {
     arity: 1,
@@ -69,7 +69,7 @@ export function mapBroadcast(inputs: readonly Tensor[], outShape: readonly numbe
 }
 
 /**
- * A binary op with broadcasting; `result` is 'same' for arithmetic, 'bool' for comparisons.
+ * Defines a binary op with broadcasting. `result` is 'same' for arithmetic and 'bool' for comparisons.
  * NOTE: int32 results are not wrapped to 32 bits, so an add, sub or mul that
  * overflows gives the exact float64 value here, unlike an Int32Array backend.
  */
@@ -267,7 +267,7 @@ export const elementwiseOps: { [K in ElementwiseName]: OpDef<K> } = {
   less: binary((a, b) => (a < b ? 1 : 0), comparison('less'), 'bool'),
   equal: binary((a, b) => (a === b ? 1 : 0), comparison('equal'), 'bool'),
 
-  // where(c, a, b): the gradient goes to a where c holds and to b elsewhere.
+  // where(c, a, b): the gradient goes to a where c is true and to b elsewhere.
   where: {
     arity: 3,
     attrs: noAttrs as unknown as OpDef<'where'>['attrs'],
@@ -299,8 +299,8 @@ export const elementwiseOps: { [K in ElementwiseName]: OpDef<K> } = {
   }, 'same', true),
 
   // leakyReluGrad(x, dy) is linear in dy, so its gradient with respect to dy is
-  // itself applied to the incoming cotangent; with respect to x it is 0 almost
-  // everywhere (a step function of x), which slope takes everywhere.
+  // itself applied to the incoming cotangent. With respect to x it is 0 almost
+  // everywhere (a step function of x), and slope takes it as 0 everywhere.
   leakyReluGrad: {
     arity: 2,
     attrs: alphaAttrs<'leakyReluGrad'>(LEAKY_RELU_DEFAULT_ALPHA),

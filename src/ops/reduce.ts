@@ -11,7 +11,7 @@ import type { OpDef, OpSite, TypeInfo } from './def.ts';
 import { axis, boolean, integerList, requireDType, requireFloat } from './check.ts';
 import { AttributeError, ShapeError } from '../errors.ts';
 
-/** The shape of a reduction's output. */
+/** Returns the shape of a reduction's output. */
 export function reducedShape(shape: Shape, axes: readonly number[], keepDims: boolean): number[] {
   const out: number[] = [];
   shape.forEach((d, i) => {
