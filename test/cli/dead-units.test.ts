@@ -113,3 +113,24 @@ export default function build({ batchSize }) {
     expect(out).toContain('Usage: slope dead-units MODEL');
   });
 });
+
+describe('slope dead-units on the training job CNN', () => {
+  const example = join(import.meta.dirname, '../../examples/train-cnn.ts');
+
+  it('counts units over the bundled digits', async () => {
+    let out = '';
+    const status = await deadUnitsCommand([example, '--data', 'mnist', '--limit', '200', '--json'], (t) => (out += t), () => {});
+    expect(status).toBe(0);
+    const result = JSON.parse(out) as { layers: { name: string; units: number; dead: number }[] };
+    expect(result.layers.map((l) => l.units)).toEqual([10816, 3872, 64]);
+    for (const layer of result.layers) expect(layer.dead).toBeLessThanOrEqual(layer.units);
+  });
+
+  it('analyses the box of all images statically', async () => {
+    let out = '';
+    const status = await deadUnitsCommand([example, '--box=0,1', '--json'], (t) => (out += t), () => {});
+    expect(status).toBe(0);
+    const result = JSON.parse(out) as { layers: { units: number; unstable: number }[] };
+    expect(result.layers.map((l) => l.units)).toEqual([10816, 3872, 64]);
+  });
+});
