@@ -76,10 +76,14 @@ function integerOption(value: string | undefined, option: string, fallback: numb
   return n;
 }
 
-function numberOption(value: string | undefined, option: string, fallback: number, min: number): number {
+/** Parses a finite number option; `min` bounds it from below, exclusively when `exclusive` is set. */
+function numberOption(value: string | undefined, option: string, fallback: number, min: number, exclusive = false): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < min) throw new CliError(`Error in train: ${option} must be a number of at least ${min}, got ${JSON.stringify(value)}`);
+  const bound = min === -Infinity ? '' : exclusive ? ` greater than ${min}` : ` of at least ${min}`;
+  if (value.trim() === '' || !Number.isFinite(n) || n < min || (exclusive && n === min)) {
+    throw new CliError(`Error in train: ${option} must be a finite number${bound}, got ${JSON.stringify(value)}`);
+  }
   return n;
 }
 
@@ -143,7 +147,7 @@ export function parseTrainOptions(argv: readonly string[]): TrainOptions | undef
   const config: TrainConfig = {
     epochs: integerOption(values.epochs, '--epochs', TRAIN_DEFAULTS.epochs),
     batchSize: integerOption(values['batch-size'], '--batch-size', TRAIN_DEFAULTS.batchSize),
-    learningRate: numberOption(values.lr, '--lr', TRAIN_DEFAULTS.learningRate, 0),
+    learningRate: numberOption(values.lr, '--lr', TRAIN_DEFAULTS.learningRate, 0, true),
     decay: numberOption(values.decay, '--decay', TRAIN_DEFAULTS.decay, 0),
     alpha: numberOption(values.alpha, '--alpha', TRAIN_DEFAULTS.alpha, -Infinity),
     seed: integerOption(values.seed, '--seed', TRAIN_DEFAULTS.seed, 0),

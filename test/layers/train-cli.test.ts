@@ -145,3 +145,10 @@ describe('svg charts', () => {
     expect(niceTicks(0.93, 0.99)).toEqual([0.94, 0.96, 0.98]);
   });
 });
+
+describe('slope train number options', () => {
+  it('reject a zero learning rate and a non-finite alpha', () => {
+    expect(() => parseTrainOptions(['--lr', '0'])).toThrow(/--lr must be a finite number greater than 0, got "0"/);
+    expect(() => parseTrainOptions(['--alpha=NaN'])).toThrow(/--alpha must be a finite number, got "NaN"/);
+  });
+});
