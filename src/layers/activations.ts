@@ -15,6 +15,7 @@
 // Loading accepts all of these forms back, and Keras's
 // `{ class_name: 'LeakyReLU', config: { alpha } }` too.
 
+import { describeValue } from '../ops/check.ts';
 import { LEAKY_RELU_DEFAULT_ALPHA, registeredActivationName, resolveActivation } from '../graph/activation.ts';
 import type { ActivationFn, ActivationSpec } from '../graph/activation.ts';
 import type { Node } from '../graph/node.ts';
@@ -48,7 +49,7 @@ const CANONICAL_NAMES: Readonly<Record<string, string>> = {
 };
 
 function finiteAlpha(value: unknown, where: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new LayerError(`Error in ${where}: alpha must be a finite number, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new LayerError(`Error in ${where}: alpha must be a finite number, got ${describeValue(value)}`);
   return value;
 }
 
@@ -226,7 +227,7 @@ export function activationFromConfig(value: unknown, where: string): ActivationS
     return value;
   }
   if (!isRecord(value)) {
-    throw new SerializationError(`Error in ${where}: an activation must be a name or an object { name, alpha }, got ${JSON.stringify(value)}`);
+    throw new SerializationError(`Error in ${where}: an activation must be a name or an object { name, alpha }, got ${describeValue(value)}`);
   }
 
   const className = value['class_name'] ?? value['className'];
@@ -247,7 +248,7 @@ export function activationFromConfig(value: unknown, where: string): ActivationS
   }
 
   const name = value['name'];
-  if (typeof name !== 'string') throw new SerializationError(`Error in ${where}: an activation object needs a string name, got ${JSON.stringify(value)}`);
+  if (typeof name !== 'string') throw new SerializationError(`Error in ${where}: an activation object needs a string name, got ${describeValue(value)}`);
   resolveActivation(name, where);
   const canonical = Object.hasOwn(CANONICAL_NAMES, name) ? CANONICAL_NAMES[name] : undefined;
   if (canonical === 'leaky_relu') return new LeakyReLU({ alpha: savedAlpha(value, LEAKY_RELU_DEFAULT_ALPHA, where) });

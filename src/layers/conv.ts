@@ -1,5 +1,6 @@
 // Conv2D and the 2-D pooling layers, on NHWC images with HWIO filters.
 
+import { describeValue } from '../ops/check.ts';
 import { resolveActivation } from '../graph/activation.ts';
 import type { ActivationFn, ActivationSpec } from '../graph/activation.ts';
 import type { Node } from '../graph/node.ts';
@@ -18,7 +19,7 @@ function checkPadding(padding: unknown, where: string): Padding2D {
     Array.isArray(padding) &&
     padding.length === 2 &&
     padding.every((axis) => Array.isArray(axis) && axis.length === 2 && axis.every((p) => Number.isInteger(p) && p >= 0));
-  if (!valid) throw new LayerError(`Error in ${where}: padding must be 'same', 'valid' or [[top, bottom], [left, right]], got ${JSON.stringify(padding)}`);
+  if (!valid) throw new LayerError(`Error in ${where}: padding must be 'same', 'valid' or [[top, bottom], [left, right]], got ${describeValue(padding)}`);
   return padding as unknown as Padding2D;
 }
 

@@ -1,5 +1,6 @@
 // Dense, Flatten and Dropout.
 
+import { describeValue } from '../ops/check.ts';
 import { resolveActivation } from '../graph/activation.ts';
 import type { ActivationFn, ActivationSpec } from '../graph/activation.ts';
 import type { Node } from '../graph/node.ts';
@@ -101,7 +102,7 @@ export class Dropout extends Layer {
     super(options?.name);
     const rate = options?.rate;
     if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) {
-      throw new LayerError(`Error in Dropout: rate must be a number in [0, 1), got ${JSON.stringify(rate)}`);
+      throw new LayerError(`Error in Dropout: rate must be a number in [0, 1), got ${describeValue(rate)}`);
     }
     this.rate = rate;
   }

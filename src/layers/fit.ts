@@ -8,6 +8,7 @@
 // the kernels run in a fixed order and every random draw (initializers,
 // shuffles, dropout masks) comes from a seeded generator.
 
+import { describeValue } from '../ops/check.ts';
 import { shuffledIndices } from '../data/random.ts';
 import { Rng } from '../graph/init.ts';
 import { formatShape, sizeOf } from '../graph/shape.ts';
@@ -81,7 +82,7 @@ export interface Evaluation {
 }
 
 function positiveInteger(value: number, option: string, where: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new LayerError(`Error in ${where}: ${option} must be a positive integer, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(value) || value < 1) throw new LayerError(`Error in ${where}: ${option} must be a positive integer, got ${describeValue(value)}`);
   return value;
 }
 
@@ -95,7 +96,7 @@ function checkExamples(data: Examples, spec: ModelSpec, loss: Loss | undefined, 
   if (typeof data !== 'object' || data === null || !(data.images instanceof Float32Array)) {
     throw new LayerError(`Error in ${where}: data must be { images: Float32Array, labels, count }, got ${String(data)}`);
   }
-  if (!Number.isInteger(data.count) || data.count < 1) throw new LayerError(`Error in ${where}: data.count must be a positive integer, got ${JSON.stringify(data.count)}`);
+  if (!Number.isInteger(data.count) || data.count < 1) throw new LayerError(`Error in ${where}: data.count must be a positive integer, got ${describeValue(data.count)}`);
   const exampleSize = sizeOf(spec.inputShape);
   if (data.images.length !== data.count * exampleSize) {
     throw new LayerError(`Error in ${where}: ${data.count} examples of shape ${formatShape(spec.inputShape)} need ${data.count * exampleSize} values, but images has ${data.images.length}`);
@@ -186,7 +187,7 @@ export async function fitModel(model: Sequential, data: Examples, options: FitOp
   const batchSize = Math.min(positiveInteger(options.batchSize ?? 32, 'batchSize', 'fit'), data.count);
   const validationBatchSize = positiveInteger(options.validationBatchSize ?? 256, 'validationBatchSize', 'fit');
   const seed = options.seed ?? model.seed;
-  if (!Number.isSafeInteger(seed)) throw new LayerError(`Error in fit: seed must be an integer, got ${JSON.stringify(seed)}`);
+  if (!Number.isSafeInteger(seed)) throw new LayerError(`Error in fit: seed must be an integer, got ${describeValue(seed)}`);
 
   const step = new TrainStep(spec, batchSize, { ...config, optimizerState: model.optimizerState });
   const validation = options.validation;

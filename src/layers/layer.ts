@@ -6,6 +6,7 @@
 // executable, a shape trace), so a layer never holds nodes itself. Shapes
 // given to and taken from layers are per example, without the batch axis.
 
+import { describeValue } from '../ops/check.ts';
 import type { InitSpec } from '../graph/init.ts';
 import type { Node } from '../graph/node.ts';
 import type { Shape } from '../graph/shape.ts';
@@ -122,7 +123,7 @@ export abstract class Layer {
 /** Returns a positive integer option unchanged; raises LayerError naming the layer and option otherwise. */
 export function positiveInteger(value: unknown, option: string, where: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new LayerError(`Error in ${where}: ${option} must be a positive integer, got ${JSON.stringify(value)}`);
+    throw new LayerError(`Error in ${where}: ${option} must be a positive integer, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -133,5 +134,5 @@ export function positivePair(value: unknown, option: string, where: string): [nu
   if (Array.isArray(value) && value.length === 2) {
     return [positiveInteger(value[0], option, where), positiveInteger(value[1], option, where)];
   }
-  throw new LayerError(`Error in ${where}: ${option} must be a positive integer or a pair of them, got ${JSON.stringify(value)}`);
+  throw new LayerError(`Error in ${where}: ${option} must be a positive integer or a pair of them, got ${describeValue(value)}`);
 }

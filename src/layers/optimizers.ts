@@ -5,6 +5,7 @@
 // velocities, Adam's moments and step count) lives in params of its own,
 // which the step updates the same way.
 
+import { describeValue } from '../ops/check.ts';
 import type { Node } from '../graph/node.ts';
 import type { Shape } from '../graph/shape.ts';
 import type { ParamUpdate } from '../runtime/executable.ts';
@@ -35,7 +36,7 @@ function checkRate(value: number, option: string, where: string, range: { min: n
   const ok = typeof value === 'number' && Number.isFinite(value) && value >= min && (max === undefined || (maxExclusive ? value < max : value <= max));
   if (!ok) {
     const upper = max === undefined ? '' : `, at most ${max}${maxExclusive ? ' (exclusive)' : ''}`;
-    throw new LayerError(`Error in ${where}: ${option} must be a finite number of at least ${min}${upper}, got ${JSON.stringify(value)}`);
+    throw new LayerError(`Error in ${where}: ${option} must be a finite number of at least ${min}${upper}, got ${describeValue(value)}`);
   }
   return value;
 }

@@ -2,6 +2,7 @@
 // the Keras-style compile / fit / evaluate / predict on top of the training
 // and inference steps.
 
+import { describeValue } from '../ops/check.ts';
 import type { BackendName } from '../backend/backend.ts';
 import { graph } from '../graph/graph.ts';
 import { initialize } from '../graph/init.ts';
@@ -59,7 +60,7 @@ export class Sequential {
 
   constructor(layers: readonly Layer[] = [], options: SequentialOptions = {}) {
     const seed = options.seed ?? 0;
-    if (!Number.isSafeInteger(seed)) throw new LayerError(`Error in sequential: seed must be an integer, got ${JSON.stringify(seed)}`);
+    if (!Number.isSafeInteger(seed)) throw new LayerError(`Error in sequential: seed must be an integer, got ${describeValue(seed)}`);
     this.seed = seed;
     for (const layer of layers) this.add(layer);
     if (options.inputShape !== undefined) this.build(options.inputShape);
@@ -110,7 +111,7 @@ export class Sequential {
     }
     if (this.layers.length === 0) throw new LayerError('Error in build: the model has no layers; pass them to sequential([...]) or add them');
     if (!Array.isArray(inputShape) || !inputShape.every((d) => Number.isInteger(d) && d > 0)) {
-      throw new LayerError(`Error in build: inputShape must be an array of positive integers (one example, without the batch axis), got ${JSON.stringify(inputShape)}`);
+      throw new LayerError(`Error in build: inputShape must be an array of positive integers (one example, without the batch axis), got ${describeValue(inputShape)}`);
     }
     this.nameLayers();
 

@@ -11,6 +11,7 @@
 // order of `weights.params`. The CRC-32 of those bytes detects a corrupt or
 // mismatched file.
 
+import { describeValue } from '../ops/check.ts';
 import { formatShape, sizeOf } from '../graph/shape.ts';
 import { Activation, activationFromConfig, ELU, LeakyReLU, ReLU } from './activations.ts';
 import { AveragePooling2D, Conv2D, MaxPooling2D } from './conv.ts';
@@ -118,7 +119,7 @@ function layerFromConfig(entry: unknown, where: string): Layer {
   // Keras writes class_name; slope writes className and reads both.
   const className = isRecord(entry) ? (entry['className'] ?? entry['class_name']) : undefined;
   if (!isRecord(entry) || typeof className !== 'string' || !isRecord(entry['config'])) {
-    throw new LayerError(`Error in ${where}: expected { className, config }, got ${JSON.stringify(entry)}`);
+    throw new LayerError(`Error in ${where}: expected { className, config }, got ${describeValue(entry)}`);
   }
   const config = entry['config'];
   const name = typeof config['name'] === 'string' ? config['name'] : undefined;
@@ -189,7 +190,7 @@ function checkManifest(topology: Record<string, unknown>, path: string): Weights
     throw invalid(path, 'weights must be { file, byteLength, crc32, params }');
   }
   if (manifest['dtype'] !== 'float32' || manifest['byteOrder'] !== 'little') {
-    throw invalid(path, `weights must be float32 little-endian, got ${JSON.stringify(manifest['dtype'])} ${JSON.stringify(manifest['byteOrder'])}`);
+    throw invalid(path, `weights must be float32 little-endian, got ${describeValue(manifest['dtype'])} ${JSON.stringify(manifest['byteOrder'])}`);
   }
   return manifest as unknown as WeightsManifest;
 }
@@ -204,7 +205,7 @@ function checkManifest(topology: Record<string, unknown>, path: string): Weights
 export function deserializeModel(topology: unknown, weights: Uint8Array, paths: { topology: string; weights: string }): Sequential {
   const path = paths.topology;
   if (!isRecord(topology)) throw invalid(path, 'the top level must be a JSON object');
-  if (topology['format'] !== MODEL_FORMAT) throw invalid(path, `format must be ${JSON.stringify(MODEL_FORMAT)}, got ${JSON.stringify(topology['format'])}`);
+  if (topology['format'] !== MODEL_FORMAT) throw invalid(path, `format must be ${JSON.stringify(MODEL_FORMAT)}, got ${describeValue(topology['format'])}`);
   if (topology['version'] !== MODEL_FORMAT_VERSION) {
     throw invalid(path, `version ${JSON.stringify(topology['version'])} is not supported; this slope reads version ${MODEL_FORMAT_VERSION}`);
   }
