@@ -32,10 +32,10 @@ function accepts(dtype: DType, value: FeedValue): boolean {
 }
 
 const ACCEPTED: Record<DType, string> = {
-  float32: 'Float32Array, Float64Array or an array of numbers',
-  float64: 'Float64Array, Float32Array or an array of numbers',
-  int32: 'Int32Array or an array of integers',
-  bool: 'Uint8Array or an array of booleans',
+  float32: 'a Float32Array, a Float64Array or an array of numbers',
+  float64: 'a Float64Array, a Float32Array or an array of numbers',
+  int32: 'an Int32Array or an array of integers',
+  bool: 'a Uint8Array or an array of booleans',
 };
 
 /**
@@ -60,8 +60,8 @@ export function validateFeeds(feeds: Feeds, needed: readonly Node[], known: read
     if (!Object.hasOwn(feeds, node.name!)) continue;
     const value = feeds[node.name!]!;
     const subject = `Error in ${where}: feed ${JSON.stringify(node.name)} (${shortDType(node.dtype)}${formatShape(node.shape)})`;
-    if (!ArrayBuffer.isView(value) && !Array.isArray(value)) throw new FeedError(`${subject} must be a ${ACCEPTED[node.dtype]}, got ${typeName(value)}`);
-    if (!accepts(node.dtype, value)) throw new FeedError(`${subject} has the wrong dtype: expected a ${ACCEPTED[node.dtype]}, got ${typeName(value)}`);
+    if (!ArrayBuffer.isView(value) && !Array.isArray(value)) throw new FeedError(`${subject} must be ${ACCEPTED[node.dtype]}, got ${typeName(value)}`);
+    if (!accepts(node.dtype, value)) throw new FeedError(`${subject} has the wrong dtype: expected ${ACCEPTED[node.dtype]}, got ${typeName(value)}`);
     const expected = sizeOf(node.shape);
     if (value.length !== expected) throw new FeedError(`${subject} needs ${expected} elements, got ${value.length}`);
   }

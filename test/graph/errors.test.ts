@@ -413,7 +413,7 @@ describe('FeedError', () => {
     const error = feedError({ x: new Int32Array(6) });
     expect(error).toBeInstanceOf(FeedError);
     expect(error.message).toBe(
-      'Error in evaluate: feed "x" (f32[2,3]) has the wrong dtype: expected a Float32Array, Float64Array or an array of numbers, got Int32Array',
+      'Error in evaluate: feed "x" (f32[2,3]) has the wrong dtype: expected a Float32Array, a Float64Array or an array of numbers, got Int32Array',
     );
   });
 
@@ -422,13 +422,13 @@ describe('FeedError', () => {
     const i = g.input('i', [2], 'int32');
     const error = thrown(() => evaluate([i.sum()], { i: [1, 1.5] }));
     expect(error).toBeInstanceOf(FeedError);
-    expect(error.message).toBe('Error in evaluate: feed "i" (i32[2]) has the wrong dtype: expected a Int32Array or an array of integers, got Array');
+    expect(error.message).toBe('Error in evaluate: feed "i" (i32[2]) has the wrong dtype: expected an Int32Array or an array of integers, got Array');
   });
 
   test('value that is not an array', () => {
     const error = feedError({ x: 'abc' as unknown as number[] });
     expect(error).toBeInstanceOf(FeedError);
-    expect(error.message).toBe('Error in evaluate: feed "x" (f32[2,3]) must be a Float32Array, Float64Array or an array of numbers, got string');
+    expect(error.message).toBe('Error in evaluate: feed "x" (f32[2,3]) must be a Float32Array, a Float64Array or an array of numbers, got string');
   });
 
   test('feeds that are not an object', () => {
