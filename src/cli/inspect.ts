@@ -31,9 +31,15 @@ Options:
 async function loadOutputs(file: string): Promise<Node[]> {
   const path = resolve(file);
   if (!existsSync(path)) throw new CliError(`Error in inspect: file not found: ${path}`);
-  const module = (await import(pathToFileURL(path).href)) as { default?: unknown };
+  let module: { default?: unknown };
+  try {
+    module = (await import(pathToFileURL(path).href)) as { default?: unknown };
+  } catch (error) {
+    throw new CliError(`Error in inspect: loading ${file} failed: ${(error as Error).message.split('\n')[0]}`);
+  }
   if (typeof module.default !== 'function') throw new CliError(`Error in inspect: ${file} must export a default function that builds the graph and returns its output nodes`);
-  const built = (module.default as () => unknown)();
+  // An async builder is awaited; an error it raises keeps its own class and message.
+  const built = await (module.default as () => unknown)();
   const outputs = Array.isArray(built) ? built : [built];
   if (outputs.length === 0 || !outputs.every((o) => o instanceof Node)) {
     throw new CliError(`Error in inspect: the default export of ${file} must return a Node or an array of Nodes`);

@@ -55,3 +55,19 @@ describe('slope inspect --backend wasm', () => {
     expect(text).toContain('(func $k0_conv2d (export "k0_conv2d")');
   });
 });
+
+describe('slope inspect module errors', () => {
+  it('name a module that fails to load', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const directory = mkdtempSync(join(tmpdir(), 'slope-inspect-'));
+    const file = join(directory, 'broken.mjs');
+    writeFileSync(file, 'export default ) (;\n');
+    try {
+      await expect(inspectCommand([file], () => {})).rejects.toThrow(/Error in inspect: loading .*broken\.mjs failed/);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+});
