@@ -9,7 +9,8 @@ import type { Expr, Kernel, Stmt } from '../../kernel/ir.ts';
 
 /** Escapes text for a `//` line comment: no line terminator, no control character survives. */
 export function commentText(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\\]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  // A backslash cannot end a line comment, so it stays as it is: a name printed as "a\nb" reads the same as in the graph printer.
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function literal(v: number): string {
