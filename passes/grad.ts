@@ -14,7 +14,7 @@
 // gradient of its own shape. Integer and bool nodes carry no gradient. Asking
 // for the gradient of y with respect to a node that y depends on only through
 // ops without a gradient (argmax, comparisons) is a GradientError naming the
-// op, because the answer would be a silent zero. A path cut by stopGradient
+// op, because the result would be a silent zero. A path cut by stopGradient
 // is a requested zero and raises nothing.
 
 import { GradientError } from '../src/errors.ts';

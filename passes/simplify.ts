@@ -28,7 +28,7 @@ function attrKey(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (v instanceof Float64Array ? Array.from(v, (x) => (Object.is(x, -0) ? '-0' : String(x))) : v));
 }
 
-/** The single value of a constant node, if it is a constant with all elements equal. */
+/** Returns the single value of a constant node, if it is a constant with all elements equal. */
 function uniformValue(node: Node): number | undefined {
   if (!node.is('constant')) return undefined;
   const values = node.attrs.value;
@@ -36,7 +36,7 @@ function uniformValue(node: Node): number | undefined {
   return first !== undefined && values.every((v) => Object.is(v, first)) ? first : undefined;
 }
 
-/** The value of a node that is one number broadcast everywhere: a uniform constant or a broadcast of one. */
+/** Returns the value of a node that is one number broadcast everywhere: a uniform constant or a broadcast of one. */
 function scalarOf(node: Node): number | undefined {
   if (node.is('broadcastTo')) return scalarOf(node.inputs[0]!);
   return uniformValue(node);

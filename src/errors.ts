@@ -1,5 +1,5 @@
 // Typed errors. Every user-facing message starts with the op or API that
-// failed, names the node when it has one, and says what was expected, so a
+// failed, names the node when it has one, and states what was expected, so a
 // caller can catch a class and a person can act on the text.
 
 /** Base class of every error slope raises on purpose. */

@@ -43,7 +43,7 @@ async function loadSlope(): Promise<SlopeApi | string> {
   return module as unknown as SlopeApi;
 }
 
-/** The backends that this checkout's compile() accepts, probed by compiling a one-node graph. */
+/** Lists the backends that this checkout's compile() accepts, probed by compiling a one-node graph. */
 function availableBackends(api: SlopeApi): BackendName[] {
   const g = api.graph();
   const x = g.input('x', [1]);

@@ -80,7 +80,8 @@ function integerOption(value: string | undefined, option: string, fallback: numb
 function numberOption(value: string | undefined, option: string, fallback: number, min: number, exclusive = false): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  const bound = min === -Infinity ? '' : exclusive ? ` greater than ${min}` : ` of at least ${min}`;
+  let bound = '';
+  if (min !== -Infinity) bound = exclusive ? ` greater than ${min}` : ` of at least ${min}`;
   if (value.trim() === '' || !Number.isFinite(n) || n < min || (exclusive && n === min)) {
     throw new CliError(`Error in train: ${option} must be a finite number${bound}, got ${JSON.stringify(value)}`);
   }

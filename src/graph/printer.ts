@@ -60,12 +60,12 @@ function formatAttr(key: string, value: unknown): string {
   return `${key}=${JSON.stringify(value)}`;
 }
 
-/** The type of a node as the printer writes it: `f32[2,3]`. */
+/** Formats the type of a node as the printer writes it: `f32[2,3]`. */
 export function formatType(node: Node): string {
   return `${shortDType(node.dtype)}[${node.shape.join(',')}]`;
 }
 
-/** One line for one node, without its name comment. */
+/** Formats one line for one node, without its name comment. */
 export function formatNode(node: Node): string {
   const parts = [`%${node.id}:${formatType(node)} = ${node.op}`];
   if (node.op === 'input' || node.op === 'param') parts.push(node.name === undefined ? '<no name>' : quoteName(node.name));

@@ -120,7 +120,7 @@ const FOLDABLE: Partial<Record<BinaryOp, (a: number, b: number) => number>> = {
   min: Math.min,
 };
 
-/** A binary expression; numbers become constants of the other operand's type, and two float constants fold. */
+/** Builds a binary expression. Numbers become constants of the other operand's type, and two float constants fold. */
 export function bin(op: BinaryOp, a: Expr | number, b: Expr | number): Expr {
   const ea = typeof a === 'number' ? num(a, typeof b === 'number' ? 'f64' : b.t) : a;
   const eb = typeof b === 'number' ? num(b, ea.t) : b;

@@ -58,7 +58,7 @@ class KernelBuilder {
     return this.params.length - 1;
   }
 
-  /** Returns the node whose buffer holds a node's value, following reshape aliases. */
+  /** Returns the node whose buffer contains a node's value, following reshape aliases. */
   bufferOf(node: Node): Node {
     return this.plan.aliases.get(node.id) ?? node;
   }

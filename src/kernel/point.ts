@@ -24,7 +24,7 @@ export class Point {
     return new Point(shape, undefined, index);
   }
 
-  /** The row-major flat index of the point. */
+  /** Returns the row-major flat index of the point. */
   flat(): Expr {
     if (this.flatIndex !== undefined) return this.flatIndex;
     const strides = stridesOf(this.shape);
@@ -43,7 +43,7 @@ export class Point {
     return this.shape.map((_, d) => this.coord(d));
   }
 
-  /** The point of a numpy-broadcast operand of shape `inShape` that this element reads. */
+  /** Returns the point of a numpy-broadcast operand of shape `inShape` that this element reads. */
   broadcastTo(inShape: Shape): Point {
     if (shapesEqual(inShape, this.shape)) return this;
     if (inShape.every((d) => d === 1)) return Point.flat(inShape, int(0));

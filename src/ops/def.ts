@@ -60,7 +60,7 @@ export interface OpDef<K extends OpName> {
   arity: number | 'variadic';
   /**
    * Validates raw attributes and fills defaults. Inputs are given so that
-   * axes can be resolved against ranks; the result holds no negative axis.
+   * axes can be resolved against ranks; the result contains no negative axis.
    */
   attrs(raw: Partial<OpAttrs[K]>, site: OpSite, inputs: readonly TypeInfo[]): OpAttrs[K];
   /** The output's shape and dtype, or a typed error naming the shapes. */

@@ -5,7 +5,8 @@
 import { ShapeError } from '../errors.ts';
 import type { Node } from '../graph/node.ts';
 import { formatShape, shapesEqual, sizeOf } from '../graph/shape.ts';
-import type { OpDef } from './def.ts';
+import type { OpDef, OpSite, TypeInfo } from './def.ts';
+import type { Tensor } from '../interp/tensor.ts';
 import { axis, requireDType, requireFloat, sameDType } from './check.ts';
 
 /** Calls `visit(base, stride, n)` for each vector along `a` of a row-major shape. */
@@ -29,24 +30,29 @@ function logSumExp(data: Float64Array, base: number, stride: number, n: number):
 const axisAttrs = (raw: { axis?: number }, site: Parameters<OpDef<'softmax'>['attrs']>[1], inputs: Parameters<OpDef<'softmax'>['attrs']>[2]) =>
   ({ axis: axis(site, 'axis', raw.axis ?? -1, inputs[0]!.shape.length) });
 
+/** Maps every element along the axis from its value and its lane's log-sum-exp. */
+function mapLanes(x: Tensor, a: number, f: (value: number, lse: number) => number): Float64Array {
+  const out = new Float64Array(x.data.length);
+  forEachLane(x.shape, a, (base, stride, n) => {
+    const lse = logSumExp(x.data, base, stride, n);
+    for (let k = 0; k < n; k++) out[base + k * stride] = f(x.data[base + k * stride]!, lse);
+  });
+  return out;
+}
+
+/** Requires a float input and returns its type: the shape rule of softmax and logSoftmax. */
+function sameFloatType(inputs: readonly TypeInfo[], site: OpSite): TypeInfo {
+  requireFloat(site, inputs[0]!);
+  return inputs[0]!;
+}
+
 export const nnOps: { [K in 'softmax' | 'logSoftmax' | 'softmaxCrossEntropy' | 'meanSquaredError']: OpDef<K> } = {
   // softmax(x)_i = exp(x_i - lse(x)). d softmax = y (dy - sum(dy y)) along the axis.
   softmax: {
     arity: 1,
     attrs: axisAttrs,
-    infer: (inputs, _attrs, site) => {
-      requireFloat(site, inputs[0]!);
-      return inputs[0]!;
-    },
-    evaluate: (inputs, { axis: a }) => {
-      const x = inputs[0]!;
-      const out = new Float64Array(x.data.length);
-      forEachLane(x.shape, a, (base, stride, n) => {
-        const lse = logSumExp(x.data, base, stride, n);
-        for (let k = 0; k < n; k++) out[base + k * stride] = Math.exp(x.data[base + k * stride]! - lse);
-      });
-      return out;
-    },
+    infer: (inputs, _attrs, site) => sameFloatType(inputs, site),
+    evaluate: (inputs, { axis: a }) => mapLanes(inputs[0]!, a, (value, lse) => Math.exp(value - lse)),
     grad: ({ graph, node, attrs, dy }) => {
       const dot = graph.sum(graph.mul(dy, node), [attrs.axis], { keepDims: true });
       return [graph.mul(node, graph.sub(dy, dot))];
@@ -57,19 +63,8 @@ export const nnOps: { [K in 'softmax' | 'logSoftmax' | 'softmaxCrossEntropy' | '
   logSoftmax: {
     arity: 1,
     attrs: axisAttrs,
-    infer: (inputs, _attrs, site) => {
-      requireFloat(site, inputs[0]!);
-      return inputs[0]!;
-    },
-    evaluate: (inputs, { axis: a }) => {
-      const x = inputs[0]!;
-      const out = new Float64Array(x.data.length);
-      forEachLane(x.shape, a, (base, stride, n) => {
-        const lse = logSumExp(x.data, base, stride, n);
-        for (let k = 0; k < n; k++) out[base + k * stride] = x.data[base + k * stride]! - lse;
-      });
-      return out;
-    },
+    infer: (inputs, _attrs, site) => sameFloatType(inputs, site),
+    evaluate: (inputs, { axis: a }) => mapLanes(inputs[0]!, a, (value, lse) => value - lse),
     grad: ({ graph, node, attrs, dy }) => {
       const total = graph.sum(dy, [attrs.axis], { keepDims: true });
       return [graph.sub(dy, graph.mul(graph.exp(node), total))];

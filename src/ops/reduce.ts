@@ -121,7 +121,7 @@ export const reduceOps: { [K in 'sum' | 'mean' | 'max' | 'min' | 'argmax']: OpDe
 
   // d min(x): dy to the minimal elements, split evenly between ties. NaN propagates.
   // An empty reduction gives the dtype's highest value (Infinity, or 2^31 - 1 for int32).
-  min: reduction<'min'>(highest, (a, x) => (Number.isNaN(a) || x < a || Number.isNaN(x) ? (Number.isNaN(a) ? a : x) : a), (a) => a, extremumGrad),
+  min: reduction<'min'>(highest, Math.min, (a) => a, extremumGrad),
 
   argmax: {
     arity: 1,

@@ -230,7 +230,7 @@ export class Executable {
     this.copyFeeds(needed, feeds);
     this.runner.run();
     const results = this.outputs.map((o) => this.outputValue(o));
-    // New param values are read only after every kernel ran, so no kernel sees a half-updated param.
+    // New param values are read only after every kernel ran, so no kernel reads a half-updated param.
     const next = this.updateTargets.map((u) => this.outputValue(u.value));
     this.updateTargets.forEach((u, i) => this.paramView(u.name).set(next[i]!));
     return results;

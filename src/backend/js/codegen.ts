@@ -27,7 +27,7 @@ function isBoolean(e: Expr): boolean {
   return (e.k === 'bin' && BOOLEAN_OPS.has(e.op)) || (e.k === 'un' && e.op === 'not');
 }
 
-/** An expression used as a number: JavaScript booleans become 0 or 1. */
+/** Prints an expression used as a number: JavaScript booleans become 0 or 1. */
 function numeric(e: Expr): string {
   return isBoolean(e) ? `+(${expr(e)})` : expr(e);
 }
