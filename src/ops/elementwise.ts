@@ -70,10 +70,10 @@ export function mapBroadcast(inputs: readonly Tensor[], outShape: readonly numbe
 
 /**
  * Defines a binary op with broadcasting. `result` is 'same' for arithmetic and 'bool' for comparisons.
- * NOTE: int32 results are not wrapped to 32 bits, so an add, sub or mul that
- * overflows gives the exact float64 value here, unlike an Int32Array backend.
+ * `int32Fn`, when given, computes int32 results: add, sub and mul wrap to 32
+ * bits (two's complement), as the backends' Int32Array stores and i32 instructions do.
  */
-function binary<K extends OpName>(fn: (a: number, b: number) => number, grad: GradRule<K> | NoGradient, result: 'same' | 'bool' = 'same', floatOnly = false): OpDef<K> {
+function binary<K extends OpName>(fn: (a: number, b: number) => number, grad: GradRule<K> | NoGradient, result: 'same' | 'bool' = 'same', floatOnly = false, int32Fn = fn): OpDef<K> {
   return {
     arity: 2,
     attrs: noAttrs as unknown as OpDef<K>['attrs'],
@@ -83,7 +83,7 @@ function binary<K extends OpName>(fn: (a: number, b: number) => number, grad: Gr
       else requireDType(site, inputs[0]!, ['float32', 'float64', 'int32'], 'inputs');
       return { shape: broadcastAll(site, inputs), dtype: result === 'bool' ? 'bool' : dtype };
     },
-    evaluate: (inputs, _attrs, out) => mapBroadcast(inputs, out.shape, fn),
+    evaluate: (inputs, _attrs, out) => mapBroadcast(inputs, out.shape, out.dtype === 'int32' ? int32Fn : fn),
     grad,
   };
 }
@@ -234,13 +234,13 @@ export const elementwiseOps: { [K in ElementwiseName]: OpDef<K> } = {
   },
 
   // d(a + b) = da + db
-  add: binary((a, b) => a + b, ({ dy }) => [dy, dy]),
+  add: binary((a, b) => a + b, ({ dy }) => [dy, dy], 'same', false, (a, b) => (a + b) | 0),
 
   // d(a - b) = da - db
-  sub: binary((a, b) => a - b, ({ graph, dy }) => [dy, graph.neg(dy)]),
+  sub: binary((a, b) => a - b, ({ graph, dy }) => [dy, graph.neg(dy)], 'same', false, (a, b) => (a - b) | 0),
 
   // d(a b) = b da + a db
-  mul: binary((a, b) => a * b, ({ graph, inputs, dy }) => [graph.mul(dy, inputs[1]!), graph.mul(dy, inputs[0]!)]),
+  mul: binary((a, b) => a * b, ({ graph, inputs, dy }) => [graph.mul(dy, inputs[1]!), graph.mul(dy, inputs[0]!)], 'same', false, Math.imul),
 
   // d(a / b) = da / b - (a / b) db / b
   // Float inputs only: an int32 quotient such as 7 / 2 has no int32 value.

@@ -58,7 +58,7 @@ function highest(dtype: DType): number {
 
 function reduction<K extends 'sum' | 'mean' | 'max' | 'min'>(
   initial: (dtype: DType) => number,
-  combine: (acc: number, x: number) => number,
+  combine: (acc: number, x: number, dtype: DType) => number,
   finish: (acc: number, count: number) => number,
   grad: OpDef<K>['grad'],
   dtypes: readonly DType[] = ['float32', 'float64', 'int32'],
@@ -77,7 +77,7 @@ function reduction<K extends 'sum' | 'mean' | 'max' | 'min'>(
       const toOut = reductionIndexer(x.shape, attrs.axes);
       for (let i = 0; i < x.data.length; i++) {
         const o = toOut(i);
-        acc[o] = combine(acc[o]!, x.data[i]!);
+        acc[o] = combine(acc[o]!, x.data[i]!, out.dtype);
       }
       const count = x.data.length / Math.max(acc.length, 1);
       for (let o = 0; o < acc.length; o++) acc[o] = finish(acc[o]!, count);
@@ -106,7 +106,8 @@ function extremumGrad(c: { graph: Graph; inputs: readonly Node[]; node: Node; at
 
 export const reduceOps: { [K in 'sum' | 'mean' | 'max' | 'min' | 'argmax']: OpDef<K> } = {
   // d sum(x) = dy broadcast over the reduced axes.
-  sum: reduction<'sum'>(() => 0, (a, x) => a + x, (a) => a, ({ graph, inputs, attrs, dy }) => [expandReduced(graph, dy, inputs[0]!.shape, attrs.axes)]),
+  // An int32 sum wraps to 32 bits at every add, as the backends' i32 accumulators do.
+  sum: reduction<'sum'>(() => 0, (a, x, dtype) => (dtype === 'int32' ? (a + x) | 0 : a + x), (a) => a, ({ graph, inputs, attrs, dy }) => [expandReduced(graph, dy, inputs[0]!.shape, attrs.axes)]),
 
   // d mean(x) = dy / n broadcast over the reduced axes, n the number of reduced elements.
   // Float inputs only: the mean of integers is generally not an integer.
@@ -117,11 +118,11 @@ export const reduceOps: { [K in 'sum' | 'mean' | 'max' | 'min' | 'argmax']: OpDe
 
   // d max(x): dy to the maximal elements, split evenly between ties. NaN propagates.
   // An empty reduction gives the dtype's lowest value (-Infinity, or -2^31 for int32).
-  max: reduction<'max'>(lowest, Math.max, (a) => a, extremumGrad),
+  max: reduction<'max'>(lowest, (a, x) => Math.max(a, x), (a) => a, extremumGrad),
 
   // d min(x): dy to the minimal elements, split evenly between ties. NaN propagates.
   // An empty reduction gives the dtype's highest value (Infinity, or 2^31 - 1 for int32).
-  min: reduction<'min'>(highest, Math.min, (a) => a, extremumGrad),
+  min: reduction<'min'>(highest, (a, x) => Math.min(a, x), (a) => a, extremumGrad),
 
   argmax: {
     arity: 1,
