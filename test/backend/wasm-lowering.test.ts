@@ -1,5 +1,7 @@
 // Hand-written kernel IR on both backends: block scoping of lets and the
-// integer index operations, which graphs reach only in some shapes.
+// integer index operations, which graphs reach only in some shapes. On the
+// wasm backend also accumulator loops that no graph lowers to: sub and mul
+// updates and a running sum.
 
 import { describe, expect, it } from 'vitest';
 import type { Expr, Kernel, KernelParam, Stmt } from '../../src/kernel/ir.ts';
@@ -67,5 +69,61 @@ describe('hand-written kernels', () => {
     expect(byEight).toEqual(values.map((v) => Math.floor(v / 8)));
     expect(bySeven).toEqual(values.map((v) => Math.floor(v / 7)));
     expect(modSix).toEqual(values.map((v) => v % 6));
+  });
+});
+
+describe('accumulator loops', () => {
+  const wasmBackends: [string, Backend][] = [['SIMD', wasmBackend()], ['scalar code', wasmBackend({ simd: false })]];
+  /** 19 terms of mixed magnitude, so that adding them in another order rounds differently in float32. */
+  const X = Array.from({ length: 19 }, (_, i) => Math.fround((i % 3 === 0 ? 4097.3 : 0.37) * (1 + i / 7) * (i % 2 === 0 ? 1 : -1)));
+
+  /** Folds the terms one at a time in float32, as the scalar loop does. */
+  const fold = (init: number, step: (acc: number, x: number) => number) => X.reduce((acc, x) => Math.fround(step(acc, x)), Math.fround(init));
+
+  it('test data rounds differently in four partial sums', () => {
+    const partials = [0, 1, 2, 3].map((lane) => X.filter((_, i) => i % 4 === lane).reduce((a, x) => Math.fround(a + x), 0));
+    const reordered = partials.reduce((a, p) => Math.fround(a + p), 0);
+    expect(reordered).not.toBe(fold(0, (a, x) => a + x));
+  });
+
+  it.each(wasmBackends)('sub, mul and add with the accumulator second on %s', (_label, backend) => {
+    const params: KernelParam[] = [
+      { buffer: 0, t: 'f32', size: X.length, access: 'read' },
+      { buffer: 1, t: 'f32', size: 3, access: 'write' },
+    ];
+    const x = load(0, ivar('i0'), 'f32');
+    const body: Stmt[] = [
+      { k: 'let', name: 'difference', t: 'f32', init: num(100, 'f32') },
+      { k: 'let', name: 'product', t: 'f32', init: num(1, 'f32') },
+      { k: 'let', name: 'total', t: 'f32', init: num(0, 'f32') },
+      loop('i0', 0, X.length, [
+        { k: 'assign', name: 'difference', value: bin('sub', fvar('difference', 'f32'), x) },
+        { k: 'assign', name: 'product', value: bin('mul', fvar('product', 'f32'), bin('mul', x, num(0.01, 'f32'))) },
+        { k: 'assign', name: 'total', value: bin('add', x, fvar('total', 'f32')) },
+      ]),
+      { k: 'store', buf: 1, index: int(0), value: fvar('difference', 'f32') },
+      { k: 'store', buf: 1, index: int(1), value: fvar('product', 'f32') },
+      { k: 'store', buf: 1, index: int(2), value: fvar('total', 'f32') },
+    ];
+    const [, [difference, product, total]] = run(backend, params, body, { 0: X }) as [number[], number[]];
+    expect(difference).toBe(fold(100, (a, v) => a - v));
+    expect(product).toBe(fold(1, (a, v) => a * Math.fround(v * Math.fround(0.01))));
+    expect(total).toBe(fold(0, (a, v) => v + a));
+  });
+
+  it.each(wasmBackends)('running sum stored every iteration on %s', (_label, backend) => {
+    const params: KernelParam[] = [
+      { buffer: 0, t: 'f32', size: X.length, access: 'read' },
+      { buffer: 1, t: 'f32', size: X.length, access: 'write' },
+    ];
+    const body: Stmt[] = [
+      { k: 'let', name: 'total', t: 'f32', init: num(0, 'f32') },
+      loop('i0', 0, X.length, [
+        { k: 'assign', name: 'total', value: bin('add', fvar('total', 'f32'), load(0, ivar('i0'), 'f32')) },
+        { k: 'store', buf: 1, index: ivar('i0'), value: fvar('total', 'f32') },
+      ]),
+    ];
+    const [, prefix] = run(backend, params, body, { 0: X });
+    expect(prefix).toEqual(X.map((_, i) => X.slice(0, i + 1).reduce((a, v) => Math.fround(a + v), 0)));
   });
 });
