@@ -29,16 +29,13 @@
 // Left, a loop whose body holds inner loops with uniform bounds runs them in
 // lockstep for 4 (or 2) outputs, each lane with its own accumulator, which
 // adds its terms in the scalar order (a column sum, a bias gradient).
-// Right, an accumulator declared outside the loop: max and min keep partial
-// values per lane and combine them after the loop. That gives the scalar
-// result because they are commutative and associative on every input, NaN
-// and signed zeros included: both propagate NaN, and max(-0, +0) is +0 in
-// either order. Any other operator adds the lanes into the scalar
-// accumulator one at a time, in iteration order, so only computing f is
-// vectorized (exp in a softmax's sum). Partial sums would be faster but
-// would change the rounding.
+// Right, an accumulator declared outside the loop (accumulators.ts): max and
+// min keep partial values per lane and combine them after the loop, and any
+// other operator adds the lanes to the scalar accumulator in iteration order.
 
 import type { BinaryOp, Expr, ScalarType, Stmt, UnaryOp } from '../../kernel/ir.ts';
+import type { Accumulator } from './accumulators.ts';
+import { accumulatorOf, closeAccumulator, openAccumulator, PARTIALS, updateAccumulator } from './accumulators.ts';
 import type { ModuleMathOp } from './math.ts';
 import { mathFunctionName, MODULE_MATH_OPS } from './math.ts';
 import type { Instr } from './opcodes.ts';
@@ -65,41 +62,9 @@ type Binding =
   | { kind: 'mask'; local: number }
   | Accumulator;
 
-/**
- * A float variable declared outside the loop and updated once per iteration
- * as `acc = acc op operand` (or `operand op acc` for a commutative op).
- * An order-free accumulator keeps per-lane partial values in v128 locals:
- * `partials` has one per unrolled copy of the body, `local` is the current one.
- */
-interface Accumulator {
-  kind: 'accumulator';
-  name: string;
-  t: 'f32' | 'f64';
-  op: BinaryOp;
-  operand: Expr;
-  accumulatorFirst: boolean;
-  orderFree: boolean;
-  partials: number[];
-  local: number;
-}
-
-/**
- * Copies of the body per iteration of the first vector loop when it updates
- * an order-free accumulator. With one v128 of partial values, each iteration
- * waits for the previous one's f32x4.max, which V8 lowers to several
- * instructions that handle NaN and -0. Four independent partial values made
- * a max over 1024 x 1000 float32 rows about 3 times faster than one
- * (2-core AMD EPYC, Node.js 20).
- */
-const PARTIALS = 4;
-
 const ARITHMETIC = new Set<BinaryOp>(['add', 'sub', 'mul', 'div', 'max', 'min']);
 const COMPARISON = new Set<BinaryOp>(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
 const ELEMENTARY_UNARY = new Set<UnaryOp>(['neg', 'abs', 'sqrt', 'floor']);
-const ACCUMULATING = new Set<BinaryOp>(['add', 'sub', 'mul', 'max', 'min']);
-const COMMUTATIVE = new Set<BinaryOp>(['add', 'mul', 'max', 'min']);
-/** Operators whose lanes may be combined in any order with the same result, NaN and -0 included. */
-const ORDER_FREE = new Set<BinaryOp>(['max', 'min']);
 
 class Rejected extends Error {}
 
@@ -325,22 +290,9 @@ export class VectorBody {
     // With inner loops, the lanes would interleave their terms.
     if (nested) reject(`${s.name} accumulates across inner loops`);
     if (assigns.filter((a) => a.name === s.name).length > 1) reject(`${s.name} is assigned twice`);
-    const value = s.value;
-    if (value.k !== 'bin' || !ACCUMULATING.has(value.op) || value.t !== this.shape.t) reject(`${s.name} is not updated by a ${this.shape.t} add, sub, mul, max or min`);
-    const isAccumulator = (e: Expr) => e.k === 'var' && e.name === s.name;
-    const accumulatorFirst = isAccumulator(value.a);
-    if (!accumulatorFirst && !(isAccumulator(value.b) && COMMUTATIVE.has(value.op))) reject(`${s.name} is not an operand of its update`);
-    this.bindings.set(s.name, {
-      kind: 'accumulator',
-      name: s.name,
-      t: this.shape.t,
-      op: value.op,
-      operand: accumulatorFirst ? value.b : value.a,
-      accumulatorFirst,
-      orderFree: ORDER_FREE.has(value.op),
-      partials: [],
-      local: -1,
-    });
+    const accumulator = accumulatorOf(s, this.shape);
+    if (typeof accumulator === 'string') reject(accumulator);
+    this.bindings.set(s.name, accumulator);
   }
 
   private checkIndependentBuffers(body: readonly Stmt[]): void {
@@ -414,7 +366,7 @@ export class VectorBody {
         case 'assign': {
           const b = this.bindings.get(s.name);
           if (b?.kind === 'accumulator') {
-            this.accumulate(b);
+            updateAccumulator(this.emitter, this.shape, b, () => this.vector(b.operand));
           } else if (b?.kind === 'vector') {
             this.vector(s.value);
             this.fb.emit(['local.set', b.local]);
@@ -449,58 +401,14 @@ export class VectorBody {
     for (const b of this.accumulators) if (b.orderFree) b.local = b.partials[copy]!;
   }
 
-  /**
-   * Splats each order-free accumulator into all of its partial values; emit
-   * before the vector loops. Starting every partial at acc leaves the result
-   * unchanged, as max(acc, acc, ...) = acc.
-   */
+  /** Splats each order-free accumulator into its partial values, before the vector loops. */
   openAccumulators(): void {
-    const p = this.shape.prefix;
-    for (const b of this.accumulators) {
-      if (!b.orderFree) continue;
-      b.partials = Array.from({ length: PARTIALS }, (_, copy) => this.fb.local(`${b.name}.${p}.${copy}`, 'v128'));
-      b.local = b.partials[0]!;
-      this.emitter.expr({ k: 'var', t: b.t, name: b.name });
-      this.fb.emit([`${p}.splat`], ['local.set', b.local]);
-      for (const partial of b.partials.slice(1)) this.fb.emit(['local.get', b.local], ['local.set', partial]);
-    }
+    for (const b of this.accumulators) if (b.orderFree) openAccumulator(this.emitter, this.shape, b);
   }
 
-  /** Combines the partial values of each order-free accumulator into the scalar variable; emit after the vector loops. */
+  /** Combines the partial values of each order-free accumulator into its scalar variable, after the vector loops. */
   closeAccumulators(): void {
-    const p = this.shape.prefix;
-    for (const b of this.accumulators) {
-      if (!b.orderFree) continue;
-      const [first, ...rest] = b.partials as [number, ...number[]];
-      for (const partial of rest) this.fb.emit(['local.get', first], ['local.get', partial], [`${p}.${b.op}`], ['local.set', first]);
-      for (let lane = 0; lane < this.shape.lanes; lane++) {
-        this.fb.emit(['local.get', first], [`${p}.extract_lane`, lane]);
-        if (lane > 0) this.fb.emit([`${b.t}.${b.op}`]);
-      }
-      this.fb.emit(['local.set', this.emitter.variable(b.name, b.t)]);
-    }
-  }
-
-  /** Applies one vector of terms to an accumulator: lane-wise when order-free, else lane by lane into the scalar. */
-  private accumulate(b: Accumulator): void {
-    const p = this.shape.prefix;
-    if (b.orderFree) {
-      this.fb.emit(['local.get', b.local]);
-      this.vector(b.operand);
-      this.fb.emit([`${p}.${b.op}`], ['local.set', b.local]);
-      return;
-    }
-    this.vector(b.operand);
-    const terms = this.fb.temp('v128');
-    const acc = this.emitter.variable(b.name, b.t);
-    this.fb.emit(['local.set', terms]);
-    for (let lane = 0; lane < this.shape.lanes; lane++) {
-      const term: Instr[] = [['local.get', terms], [`${p}.extract_lane`, lane]];
-      if (b.accumulatorFirst) this.fb.emit(['local.get', acc], ...term);
-      else this.fb.emit(...term, ['local.get', acc]);
-      this.fb.emit([`${b.t}.${b.op}`], ['local.set', acc]);
-    }
-    this.fb.release(terms);
+    for (const b of this.accumulators) if (b.orderFree) closeAccumulator(this.emitter, this.shape, b);
   }
 
   /** Pushes a v128 of `shape` lanes holding e in each lane. */
@@ -647,7 +555,8 @@ function emitVectorLoop(loop: ForStmt, emitter: ScalarEmitter, body: VectorBody)
   const lanes = body.shape.lanes;
   const copies = body.copies;
   const v = emitter.declare(loop.v, 'i32');
-  fb.comment(`${loop.v}: ${copies > 1 ? `${copies} x ${lanes} lanes, then ` : ''}${lanes} lanes per iteration, then one at a time`);
+  if (copies > 1) fb.comment(`${loop.v}: ${copies} vectors of ${lanes} lanes per iteration, then one vector, then one element at a time`);
+  else fb.comment(`${loop.v}: ${lanes} lanes per iteration, then one at a time`);
 
   body.openAccumulators();
   emitter.expr(loop.from);
@@ -665,7 +574,7 @@ function emitVectorLoop(loop: ForStmt, emitter: ScalarEmitter, body: VectorBody)
 /**
  * Emits a loop running `copies` vectors of the body per iteration while they
  * fit: up to v = from + (to - from) rounded down to a multiple of
- * copies * lanes. `at` is v's value on entry when it is a constant; returns
+ * copies * lanes. `at` is v's value on entry when it is a constant. Returns
  * v's value on exit when that is a constant.
  */
 function emitVectorRun(loop: ForStmt, emitter: ScalarEmitter, body: VectorBody, copies: number, at: number | undefined): number | undefined {
