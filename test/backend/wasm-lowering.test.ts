@@ -1,5 +1,6 @@
-// Hand-written kernel IR on both backends: block scoping of lets and the
-// integer index operations, which graphs reach only in some shapes. On the
+// Hand-written kernel IR on both backends: block scoping of lets (also in
+// the inner loops of a nest) and the integer index operations, which graphs
+// reach only in some shapes. On the
 // wasm backend also accumulator loops that no graph lowers to: sub and mul
 // updates and a running sum.
 
@@ -125,5 +126,33 @@ describe('accumulator loops', () => {
     ];
     const [, prefix] = run(backend, params, body, { 0: X });
     expect(prefix).toEqual(X.map((_, i) => X.slice(0, i + 1).reduce((a, v) => Math.fround(a + v), 0)));
+  });
+});
+
+describe('loop nests', () => {
+  it.each(backends)('one name declared in two inner loops on %s', (_label, backend) => {
+    const params: KernelParam[] = [
+      { buffer: 0, t: 'f32', size: 24, access: 'read' },
+      { buffer: 1, t: 'f32', size: 3, access: 'read' },
+      { buffer: 2, t: 'f32', size: 8, access: 'write' },
+    ];
+    const j = ivar('j');
+    const body: Stmt[] = [
+      loop('j', 0, 8, [
+        { k: 'let', name: 'acc', t: 'f32', init: num(0, 'f32') },
+        loop('r', 0, 3, [
+          { k: 'let', name: 't', t: 'f32', init: load(0, bin('add', bin('mul', ivar('r'), int(8)), j), 'f32') },
+          { k: 'assign', name: 'acc', value: bin('add', fvar('acc', 'f32'), fvar('t', 'f32')) },
+        ]),
+        loop('s', 0, 3, [
+          { k: 'let', name: 't', t: 'f32', init: load(1, ivar('s'), 'f32') },
+          { k: 'assign', name: 'acc', value: bin('mul', fvar('acc', 'f32'), fvar('t', 'f32')) },
+        ]),
+        { k: 'store', buf: 2, index: j, value: fvar('acc', 'f32') },
+      ]),
+    ];
+    const x = Array.from({ length: 24 }, (_, i) => i + 1);
+    const [, , out] = run(backend, params, body, { 0: x, 1: [2, 3, 0.5] });
+    expect(out).toEqual(Array.from({ length: 8 }, (_, c) => (x[c]! + x[8 + c]! + x[16 + c]!) * 3));
   });
 });

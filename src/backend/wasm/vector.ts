@@ -236,20 +236,24 @@ export class VectorBody {
 
   /** Checks the loop body and records each variable's kind. Throws Rejected when it cannot be vectorized. */
   private plan(body: readonly Stmt[]): void {
-    const declared = new Set<string>();
+    const declared = new Map<string, number>();
     const assigns: Extract<Stmt, { k: 'assign' }>[] = [];
     let nested = false;
     walk(body, (s) => {
-      if (s.k === 'let') declared.add(s.name);
+      if (s.k === 'let') declared.set(s.name, (declared.get(s.name) ?? 0) + 1);
       else if (s.k === 'assign') assigns.push(s);
       else if (s.k === 'for') nested = true;
     });
+    if (nested) {
+      // Bindings are by name, so a name must mean one variable in every block of the nest.
+      for (const [name, count] of declared) if (count > 1 || this.emitter.lookup(name) !== undefined) reject(`${name} is declared twice in a loop nest`);
+      // Inner loops run in lockstep for all lanes, which reorders one lane's memory accesses against another's.
+      this.checkIndependentBuffers(body);
+    }
     for (const s of assigns) {
       if (declared.has(s.name)) this.laneLocals.add(s.name);
       else this.planAccumulator(s, nested, assigns);
     }
-    // Inner loops run in lockstep for all lanes, which reorders one lane's memory accesses against another's.
-    if (nested) this.checkIndependentBuffers(body);
     this.planStatements(body);
   }
 
