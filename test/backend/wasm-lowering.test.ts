@@ -1,8 +1,7 @@
 // Hand-written kernel IR on both backends: block scoping of lets (also in
 // the inner loops of a nest) and the integer index operations, which graphs
-// reach only in some shapes. On the
-// wasm backend also accumulator loops that no graph lowers to: sub and mul
-// updates and a running sum.
+// reach only in some shapes. On the wasm backend also accumulator loops
+// that no graph lowers to: sub and mul updates and a running sum.
 
 import { describe, expect, it } from 'vitest';
 import type { Expr, Kernel, KernelParam, Stmt } from '../../src/kernel/ir.ts';
