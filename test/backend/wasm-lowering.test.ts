@@ -1,7 +1,8 @@
 // Hand-written kernel IR on both backends: block scoping of lets (also in
-// the inner loops of a nest) and the integer index operations, which graphs
-// reach only in some shapes. On the wasm backend also accumulator loops
-// that no graph lowers to: sub and mul updates and a running sum.
+// the inner loops of a nest), the integer index operations, which graphs
+// reach only in some shapes, and loop bounds read at run time, which no
+// graph lowers to yet. On the wasm backend also accumulator loops that no
+// graph lowers to: sub and mul updates and a running sum.
 
 import { describe, expect, it } from 'vitest';
 import type { Expr, Kernel, KernelParam, Stmt } from '../../src/kernel/ir.ts';
@@ -153,5 +154,55 @@ describe('loop nests', () => {
     const x = Array.from({ length: 24 }, (_, i) => i + 1);
     const [, , out] = run(backend, params, body, { 0: x, 1: [2, 3, 0.5] });
     expect(out).toEqual(Array.from({ length: 8 }, (_, c) => (x[c]! + x[8 + c]! + x[16 + c]!) * 3));
+  });
+});
+
+describe('loops with bounds computed at run time', () => {
+  const X = Array.from({ length: 40 }, (_, i) => Math.fround(Math.sin(i * 1.7) * (i + 1)));
+  const bounds: Stmt[] = [
+    { k: 'let', name: 'start', t: 'i32', init: load(1, int(0), 'i32') },
+    { k: 'let', name: 'end', t: 'i32', init: load(1, int(1), 'i32') },
+  ];
+
+  it.each(backends)('max over a range on %s', (_label, backend) => {
+    const params: KernelParam[] = [
+      { buffer: 0, t: 'f32', size: 40, access: 'read' },
+      { buffer: 1, t: 'i32', size: 2, access: 'read' },
+      { buffer: 2, t: 'f32', size: 1, access: 'write' },
+    ];
+    const body: Stmt[] = [
+      ...bounds,
+      { k: 'let', name: 'acc', t: 'f32', init: num(-Infinity, 'f32') },
+      loop('k', ivar('start'), ivar('end'), [{ k: 'assign', name: 'acc', value: bin('max', fvar('acc', 'f32'), load(0, ivar('k'), 'f32')) }]),
+      { k: 'store', buf: 2, index: int(0), value: fvar('acc', 'f32') },
+    ];
+    for (const [start, end] of [[3, 38], [5, 9], [7, 7], [9, 4]] as const) {
+      const [, , [max]] = run(backend, params, body, { 0: X, 1: [start, end] });
+      expect(max, `range [${start}, ${end})`).toBe(Math.max(-Infinity, ...X.slice(start, end)));
+    }
+  });
+
+  it.each(backends)('column sums over a range of columns on %s', (label, backend) => {
+    const params: KernelParam[] = [
+      { buffer: 0, t: 'f32', size: 40, access: 'read' },
+      { buffer: 1, t: 'i32', size: 2, access: 'read' },
+      { buffer: 2, t: 'f32', size: 10, access: 'write' },
+    ];
+    const j = ivar('j');
+    const body: Stmt[] = [
+      ...bounds,
+      loop('j', ivar('start'), ivar('end'), [
+        { k: 'let', name: 'acc', t: 'f32', init: num(0, 'f32') },
+        loop('r', 0, 4, [{ k: 'assign', name: 'acc', value: bin('add', fvar('acc', 'f32'), load(0, bin('add', bin('mul', ivar('r'), int(10)), j), 'f32')) }]),
+        { k: 'store', buf: 2, index: j, value: fvar('acc', 'f32') },
+      ]),
+    ];
+    // The JS backend adds in float64 and rounds at the store; wasm adds in float32.
+    const round = label === 'js' ? (v: number) => v : Math.fround;
+    const column = (c: number) => Math.fround([0, 1, 2, 3].reduce((a, r) => round(a + X[r * 10 + c]!), 0));
+    for (const [start, end] of [[1, 8], [3, 5], [6, 6]] as const) {
+      const [, , sums] = run(backend, params, body, { 0: X, 1: [start, end] });
+      expect(sums, `columns [${start}, ${end})`).toEqual(Array.from({ length: 10 }, (_, c) => (c >= start && c < end ? column(c) : 0)));
+    }
   });
 });
