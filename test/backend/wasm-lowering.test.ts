@@ -1,8 +1,8 @@
-// Hand-written kernel IR on both backends: block scoping of lets (also in
-// the inner loops of a nest), the integer index operations, which graphs
-// reach only in some shapes, and loop bounds read at run time, which no
-// graph lowers to yet. On the wasm backend also accumulator loops that no
-// graph lowers to: sub and mul updates and a running sum.
+// Hand-written kernel IR on both backends. Block scoping of lets (also in
+// the inner loops of a nest) and the integer index operations are reached
+// by graphs only in some shapes. Loop bounds read at run time and, on the
+// wasm backend, accumulator loops with sub and mul updates or a running sum
+// are reached by no graph yet.
 
 import { describe, expect, it } from 'vitest';
 import type { Expr, Kernel, KernelParam, Stmt } from '../../src/kernel/ir.ts';
