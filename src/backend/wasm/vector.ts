@@ -11,15 +11,31 @@
 // lane's index. A load or store whose index has coefficient 1 in v touches
 // consecutive elements, so it becomes one v128 access. A load whose index
 // has coefficient 0 is uniform. Anything else (gathers, integer vectors, pow,
-// assignments to outer variables, branches) leaves the loop scalar.
+// branches) leaves the loop scalar.
 //
 // Every lane computes exactly what its scalar iteration computes: the same
 // operations in the same order on the same values, since wasm's f32x4 and
 // f64x2 arithmetic, min, max and comparisons are the lane-wise IEEE
 // operations of their scalar counterparts, and the math functions are shared
 // with the scalar code (math.ts).
+//
+// Reductions take two more forms, both keeping that promise:
+//
+//   for j (lanes):                          for k (lanes):
+//     let acc = 0                             acc = acc + f(k)      acc declared outside
+//     for r: acc = acc + x[r, j]
+//     store out[j] = acc
+//
+// Left, a loop whose body holds inner loops with uniform bounds runs them in
+// lockstep for 4 (or 2) outputs, each lane with its own accumulator, which
+// adds its terms in the scalar order (a column sum, a bias gradient).
+// Right, an accumulator declared outside the loop (accumulators.ts): max and
+// min keep partial values per lane and combine them after the loop, and any
+// other operator adds the lanes to the scalar accumulator in iteration order.
 
 import type { BinaryOp, Expr, ScalarType, Stmt, UnaryOp } from '../../kernel/ir.ts';
+import type { Accumulator } from './accumulators.ts';
+import { accumulatorOf, closeAccumulator, openAccumulator, PARTIALS, updateAccumulator } from './accumulators.ts';
 import type { ModuleMathOp } from './math.ts';
 import { mathFunctionName, MODULE_MATH_OPS } from './math.ts';
 import type { Instr } from './opcodes.ts';
@@ -43,7 +59,8 @@ type Binding =
   | { kind: 'uniform' }
   | { kind: 'affine'; coefficient: number }
   | { kind: 'vector'; local: number }
-  | { kind: 'mask'; local: number };
+  | { kind: 'mask'; local: number }
+  | Accumulator;
 
 const ARITHMETIC = new Set<BinaryOp>(['add', 'sub', 'mul', 'div', 'max', 'min']);
 const COMPARISON = new Set<BinaryOp>(['lt', 'le', 'gt', 'ge', 'eq', 'ne']);
@@ -55,9 +72,44 @@ function reject(reason: string): never {
   throw new Rejected(reason);
 }
 
+/** Calls `visit` on every statement of a body, inner loops and branches included. */
+function walk(body: readonly Stmt[], visit: (s: Stmt) => void): void {
+  for (const s of body) {
+    visit(s);
+    if (s.k === 'for') walk(s.body, visit);
+    else if (s.k === 'if') {
+      walk(s.then, visit);
+      walk(s.else, visit);
+    }
+  }
+}
+
+/** Adds the buffers that an expression loads to `into`. */
+function loadedBuffers(e: Expr, into: Set<number>): void {
+  switch (e.k) {
+    case 'load':
+      into.add(e.buf);
+      return loadedBuffers(e.index, into);
+    case 'un':
+    case 'cast':
+      return loadedBuffers(e.a, into);
+    case 'bin':
+      loadedBuffers(e.a, into);
+      return loadedBuffers(e.b, into);
+    case 'select':
+      loadedBuffers(e.cond, into);
+      loadedBuffers(e.a, into);
+      return loadedBuffers(e.b, into);
+    default:
+      return;
+  }
+}
+
 /** Vector code for one loop body; `plan` checks the whole body before anything is emitted. */
 export class VectorBody {
   readonly bindings = new Map<string, Binding>();
+  /** Variables declared in the body and assigned in it. */
+  private readonly laneLocals = new Set<string>();
 
   constructor(
     readonly emitter: ScalarEmitter,
@@ -123,6 +175,7 @@ export class VectorBody {
     switch (e.k) {
       case 'var': {
         const b = this.bindings.get(e.name);
+        if (b?.kind === 'accumulator') reject(`accumulator ${e.name} is read outside its update`);
         if (b?.kind !== 'vector' && b?.kind !== 'mask') reject(`${e.name} is an integer that varies across lanes`);
         return;
       }
@@ -181,8 +234,30 @@ export class VectorBody {
     }
   }
 
-  /** Checks the loop body and records each let's kind; throws Rejected when it cannot be vectorized. */
+  /** Checks the loop body and records each variable's kind. Throws Rejected when it cannot be vectorized. */
   private plan(body: readonly Stmt[]): void {
+    const declared = new Map<string, number>();
+    const assigns: Extract<Stmt, { k: 'assign' }>[] = [];
+    let nested = false;
+    walk(body, (s) => {
+      if (s.k === 'let') declared.set(s.name, (declared.get(s.name) ?? 0) + 1);
+      else if (s.k === 'assign') assigns.push(s);
+      else if (s.k === 'for') nested = true;
+    });
+    if (nested) {
+      // Bindings are by name, so a name must mean one variable in every block of the nest.
+      for (const [name, count] of declared) if (count > 1 || this.emitter.lookup(name) !== undefined) reject(`${name} is declared twice in a loop nest`);
+      // Inner loops run in lockstep for all lanes, which reorders one lane's memory accesses against another's.
+      this.checkIndependentBuffers(body);
+    }
+    for (const s of assigns) {
+      if (declared.has(s.name)) this.laneLocals.add(s.name);
+      else this.planAccumulator(s, nested, assigns);
+    }
+    this.planStatements(body);
+  }
+
+  private planStatements(body: readonly Stmt[]): void {
     for (const s of body) {
       switch (s.k) {
         case 'let':
@@ -195,6 +270,17 @@ export class VectorBody {
           this.check(s.value);
           break;
         }
+        case 'assign': {
+          const b = this.bindings.get(s.name);
+          if (b?.kind === 'accumulator') this.check(b.operand);
+          else if (b?.kind === 'vector') this.check(s.value);
+          else reject(`${s.name} is assigned but is not a float of the lanes`);
+          break;
+        }
+        case 'for':
+          if (!this.uniform(s.from) || !this.uniform(s.to)) reject(`the bounds of ${s.v} vary across lanes`);
+          this.planStatements(s.body);
+          break;
         case 'comment':
           break;
         default:
@@ -203,7 +289,42 @@ export class VectorBody {
     }
   }
 
+  /** Records an assignment to a variable declared outside the loop as an accumulator, or rejects it. */
+  private planAccumulator(s: Extract<Stmt, { k: 'assign' }>, nested: boolean, assigns: readonly Extract<Stmt, { k: 'assign' }>[]): void {
+    // With inner loops, the lanes would interleave their terms.
+    if (nested) reject(`${s.name} accumulates across inner loops`);
+    if (assigns.filter((a) => a.name === s.name).length > 1) reject(`${s.name} is assigned twice`);
+    const accumulator = accumulatorOf(s, this.shape);
+    if (typeof accumulator === 'string') reject(accumulator);
+    this.bindings.set(s.name, accumulator);
+  }
+
+  private checkIndependentBuffers(body: readonly Stmt[]): void {
+    const stored = new Set<number>();
+    const loaded = new Set<number>();
+    walk(body, (s) => {
+      if (s.k === 'store') {
+        stored.add(s.buf);
+        loadedBuffers(s.index, loaded);
+        loadedBuffers(s.value, loaded);
+      } else if (s.k === 'let') loadedBuffers(s.init, loaded);
+      else if (s.k === 'assign') loadedBuffers(s.value, loaded);
+      else if (s.k === 'for') {
+        loadedBuffers(s.from, loaded);
+        loadedBuffers(s.to, loaded);
+      } else if (s.k === 'if') loadedBuffers(s.cond, loaded);
+    });
+    for (const buf of stored) if (loaded.has(buf)) reject(`b${buf} is read and written in a loop nest`);
+  }
+
   private planLet(name: string, t: ScalarType, init: Expr): void {
+    if (this.laneLocals.has(name)) {
+      // Assigned later in the body, so each lane needs its own copy even when it starts uniform.
+      if (t !== this.shape.t) reject(`${name} is an assigned ${t}`);
+      this.check(init);
+      this.bindings.set(name, { kind: 'vector', local: -1 });
+      return;
+    }
     if (this.uniform(init)) {
       this.bindings.set(name, { kind: 'uniform' });
       return;
@@ -246,6 +367,21 @@ export class VectorBody {
           this.fb.emit(['v128.store', 4, offset]);
           break;
         }
+        case 'assign': {
+          const b = this.bindings.get(s.name);
+          if (b?.kind === 'accumulator') {
+            updateAccumulator(this.emitter, this.shape, b, () => this.vector(b.operand));
+          } else if (b?.kind === 'vector') {
+            this.vector(s.value);
+            this.fb.emit(['local.set', b.local]);
+          } else {
+            throw new Error(`internal: assignment to ${s.name} reached vector emission`);
+          }
+          break;
+        }
+        case 'for':
+          this.emitter.loop(s.v, s.from, s.to, () => this.emit(s.body));
+          break;
         case 'comment':
           this.fb.comment(s.text);
           break;
@@ -253,6 +389,30 @@ export class VectorBody {
           throw new Error(`internal: ${s.k} reached vector emission`);
       }
     }
+  }
+
+  private get accumulators(): Accumulator[] {
+    return [...this.bindings.values()].filter((b): b is Accumulator => b.kind === 'accumulator');
+  }
+
+  /** Copies of the body per iteration that the first vector loop should run (PARTIALS or 1). */
+  get copies(): number {
+    return this.accumulators.some((b) => b.orderFree) ? PARTIALS : 1;
+  }
+
+  /** Makes the next copy of the body update the `copy`th partial values of each order-free accumulator. */
+  useCopy(copy: number): void {
+    for (const b of this.accumulators) if (b.orderFree) b.local = b.partials[copy]!;
+  }
+
+  /** Splats each order-free accumulator into its partial values, before the vector loops. */
+  openAccumulators(): void {
+    for (const b of this.accumulators) if (b.orderFree) openAccumulator(this.emitter, this.shape, b);
+  }
+
+  /** Combines the partial values of each order-free accumulator into its scalar variable, after the vector loops. */
+  closeAccumulators(): void {
+    for (const b of this.accumulators) if (b.orderFree) closeAccumulator(this.emitter, this.shape, b);
   }
 
   /** Pushes a v128 of `shape` lanes holding e in each lane. */
@@ -366,10 +526,13 @@ export class VectorBody {
   }
 }
 
-/** Returns the vector shape of a loop body's float stores, if they share one type. */
+/** Returns the vector shape of a loop body's float stores and assignments, if they share one type. */
 function shapeOf(emitter: ScalarEmitter, body: readonly Stmt[]): Shape | undefined {
   const types = new Set<string>();
-  for (const s of body) if (s.k === 'store') types.add(emitter.buffer(s.buf).element);
+  walk(body, (s) => {
+    if (s.k === 'store') types.add(emitter.buffer(s.buf).element);
+    else if (s.k === 'assign') types.add(s.value.t);
+  });
   if (types.size !== 1) return undefined;
   if (types.has('f32')) return F32X4;
   if (types.has('f64')) return F64X2;
@@ -382,7 +545,6 @@ function shapeOf(emitter: ScalarEmitter, body: readonly Stmt[]): Shape | undefin
  * emitter's loop hook.
  */
 export function vectorizeLoop(loop: ForStmt, emitter: ScalarEmitter): boolean {
-  if (loop.body.some((s) => s.k === 'for')) return false;
   const shape = shapeOf(emitter, loop.body);
   if (shape === undefined) return false;
   if (loop.from.k === 'num' && loop.to.k === 'num' && loop.to.v - loop.from.v < shape.lanes) return false;
@@ -395,34 +557,60 @@ export function vectorizeLoop(loop: ForStmt, emitter: ScalarEmitter): boolean {
 function emitVectorLoop(loop: ForStmt, emitter: ScalarEmitter, body: VectorBody): void {
   const fb = emitter.fb;
   const lanes = body.shape.lanes;
+  const copies = body.copies;
   const v = emitter.declare(loop.v, 'i32');
-  fb.comment(`${loop.v}: ${lanes} lanes per iteration, then one at a time`);
+  if (copies > 1) fb.comment(`${loop.v}: ${copies} vectors of ${lanes} lanes per iteration, then one vector, then one element at a time`);
+  else fb.comment(`${loop.v}: ${lanes} lanes per iteration, then one at a time`);
 
-  // The vector loop runs while a whole vector fits: to v = from + (to - from) rounded down to a multiple of `lanes`.
+  body.openAccumulators();
+  emitter.expr(loop.from);
+  fb.emit(['local.set', v]);
+  let at = loop.from.k === 'num' ? loop.from.v : undefined;
+  if (copies > 1) at = emitVectorRun(loop, emitter, body, copies, at);
+  body.useCopy(0);
+  at = emitVectorRun(loop, emitter, body, 1, at);
+  body.closeAccumulators();
+
+  const exact = at !== undefined && loop.to.k === 'num' && at === loop.to.v;
+  if (!exact) emitter.loop(loop.v, { k: 'var', t: 'i32', name: loop.v }, loop.to, () => emitter.statements(loop.body));
+}
+
+/**
+ * Emits a loop running `copies` vectors of the body per iteration while they
+ * fit: up to v = from + (to - from) rounded down to a multiple of
+ * copies * lanes. `at` is v's value on entry when it is a constant. Returns
+ * v's value on exit when that is a constant.
+ */
+function emitVectorRun(loop: ForStmt, emitter: ScalarEmitter, body: VectorBody, copies: number, at: number | undefined): number | undefined {
+  const fb = emitter.fb;
+  const lanes = body.shape.lanes;
+  const step = copies * lanes;
+  const v = emitter.declare(loop.v, 'i32');
   let end: Instr;
   let endLocal: number | undefined;
-  const from = loop.from.k === 'num' ? loop.from.v : undefined;
-  const to = loop.to.k === 'num' ? loop.to.v : undefined;
-  const constant = from !== undefined && to !== undefined;
-  if (constant) {
-    end = ['i32.const', from + Math.floor((to - from) / lanes) * lanes];
+  let constantEnd: number | undefined;
+  if (loop.from.k === 'num' && loop.to.k === 'num') {
+    constantEnd = loop.from.v + Math.floor((loop.to.v - loop.from.v) / step) * step;
+    end = ['i32.const', constantEnd];
   } else {
     endLocal = fb.temp('i32');
     emitter.expr(loop.from);
     emitter.expr(loop.to);
     emitter.expr(loop.from);
-    fb.emit(['i32.sub'], ['i32.const', -lanes], ['i32.and'], ['i32.add'], ['local.set', endLocal]);
+    fb.emit(['i32.sub'], ['i32.const', -step], ['i32.and'], ['i32.add'], ['local.set', endLocal]);
     end = ['local.get', endLocal];
   }
-  emitter.expr(loop.from);
-  fb.emit(['local.set', v]);
-  if (!constant) fb.emit(['block'], ['local.get', v], end, ['i32.ge_s'], ['br_if', 0]);
+  const known = at !== undefined && constantEnd !== undefined;
+  if (at !== undefined && constantEnd !== undefined && at >= constantEnd) return at;
+  if (!known) fb.emit(['block'], ['local.get', v], end, ['i32.ge_s'], ['br_if', 0]);
   fb.emit(['loop']);
-  body.emit(loop.body);
+  for (let copy = 0; copy < copies; copy++) {
+    body.useCopy(copy);
+    body.emit(loop.body);
+    if (copy < copies - 1) fb.emit(['local.get', v], ['i32.const', lanes], ['i32.add'], ['local.set', v]);
+  }
   fb.emit(['local.get', v], ['i32.const', lanes], ['i32.add'], ['local.tee', v], end, ['i32.lt_s'], ['br_if', 0], ['end']);
-  if (!constant) fb.emit(['end']);
+  if (!known) fb.emit(['end']);
   if (endLocal !== undefined) fb.release(endLocal);
-
-  const exact = constant && (to - from) % lanes === 0;
-  if (!exact) emitter.loop(loop.v, { k: 'var', t: 'i32', name: loop.v }, loop.to, () => emitter.statements(loop.body));
+  return known ? constantEnd : undefined;
 }
