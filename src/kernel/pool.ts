@@ -17,6 +17,7 @@
 // +0 included) the earlier tap stays. Tap numbers (kh * poolWidth + kw) are
 // kept as floats, because the vectorizer has float vectors and masks but no
 // integer vectors, and small integers are exact in both float types.
+// NOTE: unrolling the taps makes a kernel grow with the pool area.
 //
 // maxPool2dGrad sends each window's dy to its tap `at`:
 // - When the windows tile the input (stride equal to the pool size, no
