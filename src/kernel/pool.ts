@@ -129,7 +129,7 @@ function windowAt(ctx: AnchorContext, g: Geometry, xShape: readonly number[], n:
  * first maximal tap at channel c, with its value and, given `tapType`, its
  * tap number as a value of that type.
  */
-function firstMax(ctx: AnchorContext, window: Window, xShape: readonly number[], c: Expr, tapType?: ScalarType): { stmts: Stmt[]; value: Expr; tap: Expr } {
+function firstMax(ctx: AnchorContext, window: Window, xShape: readonly number[], c: Expr, tapType?: ScalarType): { stmts: Stmt[]; value: Expr; tap: Expr | undefined } {
   const t = ctx.inputType(0);
   const stmts: Stmt[] = [];
   const bind = (prefix: string, type: ScalarType, init: Expr): Expr => {
@@ -143,8 +143,8 @@ function firstMax(ctx: AnchorContext, window: Window, xShape: readonly number[],
   // not known in advance, it is compared again, with itself, which takes nothing.
   const [first, ...rest] = window.taps as [Tap, ...Tap[]];
   let best = bind('best', t, valueAt(first));
-  const type = tapType ?? 'i32';
-  let tap = first.inside === undefined ? num(first.id, type) : cast(window.firstId, type);
+  let tap: Expr | undefined;
+  if (tapType !== undefined) tap = first.inside === undefined ? num(first.id, tapType) : cast(window.firstId, tapType);
   const candidates = first.inside === undefined ? rest : window.taps;
   for (const candidate of candidates) {
     const value = bind('v', t, valueAt(candidate));
@@ -152,7 +152,7 @@ function firstMax(ctx: AnchorContext, window: Window, xShape: readonly number[],
     if (candidate.inside !== undefined) take = bin('and', candidate.inside, take);
     const taken = bind('take', 'i32', take);
     best = bind('best', t, select(taken, value, best));
-    if (tapType !== undefined) tap = bind('at', tapType, select(taken, num(candidate.id, tapType), tap));
+    if (tapType !== undefined) tap = bind('at', tapType, select(taken, num(candidate.id, tapType), tap!));
   }
   return { stmts, value: best, tap };
 }
@@ -239,11 +239,12 @@ function maxPoolGradTiled(ctx: AnchorContext<Node<'maxPool2dGrad'>>, g: Geometry
   const zero = num(0, ctx.t);
   const windows = forEachWindow(ctx, g, x, dy, (window, outBase, c) => {
     const found = firstMax(ctx, window, x, c, ctx.t);
+    const maxTap = found.tap!;
     const gradient = ctx.fresh('g');
     const stmts: Stmt[] = [...found.stmts, { k: 'let', name: gradient, t: ctx.t, init: ctx.input(1, Point.flat(dy, iadd(outBase, c))) }];
     for (const tap of window.taps) {
       // Adding 0 turns a dy of -0 into +0, as the reference's 0 + dy does.
-      const value = bin('add', select(bin('eq', found.tap, num(tap.id, ctx.t)), fvar(gradient, ctx.t), zero), zero);
+      const value = bin('add', select(bin('eq', maxTap, num(tap.id, ctx.t)), fvar(gradient, ctx.t), zero), zero);
       stmts.push(...withFreshLets(ctx, ctx.emit(Point.flat(out, iadd(tap.base, c)), value)));
     }
     return stmts;
@@ -277,11 +278,12 @@ function maxPoolGradScattered(ctx: AnchorContext<Node<'maxPool2dGrad'>>, g: Geom
   const sums = ctx.scratch(size);
   const windows = forEachWindow(ctx, g, x, dy, (window, outBase, c) => {
     const found = firstMax(ctx, window, x, c, t);
+    const maxTap = found.tap!;
     const gradient = ctx.fresh('g');
     const stmts: Stmt[] = [...found.stmts, { k: 'let', name: gradient, t, init: ctx.input(1, Point.flat(dy, iadd(outBase, c))) }];
     for (const tap of window.taps) {
       const index = iadd(tap.base, c);
-      const routed = select(bin('eq', found.tap, num(tap.id, t)), fvar(gradient, t), num(0, t));
+      const routed = select(bin('eq', maxTap, num(tap.id, t)), fvar(gradient, t), num(0, t));
       stmts.push({ k: 'store', buf: sums, index, value: bin('add', load(sums, index, t), routed) });
     }
     return stmts;
