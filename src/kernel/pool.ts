@@ -20,12 +20,11 @@
 // NOTE: unrolling the taps makes a kernel grow with the pool area.
 //
 // maxPool2dGrad sends each window's dy to its tap `at`:
-// - When the windows tile the input (stride equal to the pool size, no
-//   padding before, every window inside the input), each window emits its
-//   own elements of dx, dy at `at` and 0 elsewhere.
-// - Otherwise windows overlap or are cut by padding. Each window adds its dy
-//   into a scratch copy of dx, in the reference's window order, and one
-//   loop then emits dx.
+// - When the windows tile the input (stride equal to the pool size), each
+//   window emits its own elements of dx, dy at `at` and 0 elsewhere.
+// - Otherwise windows overlap or leave gaps. Each window adds its dy into a
+//   scratch copy of dx, in the reference's window order, and one loop then
+//   emits dx.
 // Either way every element of dx is emitted once, so a fused epilogue (the
 // activation's gradient) applies to it.
 
@@ -87,15 +86,15 @@ interface Tap {
   base: Expr;
   /** The condition that the tap is inside the input; undefined where it always is. */
   inside: Expr | undefined;
+  /** Number of the tap at the clamped coordinates, an i32: `id` where the tap is inside the input. */
+  clampedId: Expr;
 }
 
 interface Window {
-  /** The i32 lets of the taps' coordinates and bases, run once per window. */
+  /** The i32 lets of the taps' coordinates, bases and clamped numbers, run once per window. */
   stmts: Stmt[];
   /** Taps that are inside the input at some output position, row-major. */
   taps: Tap[];
-  /** Tap number of the first tap inside the input at this window. */
-  firstId: Expr;
 }
 
 /** Builds the window of output position (n, oh, ow). Every window contains an input element (pool attributes ensure it). */
@@ -103,25 +102,27 @@ function windowAt(ctx: AnchorContext, g: Geometry, xShape: readonly number[], n:
   const stmts: Stmt[] = [];
   const rows = axisTaps(ctx, stmts, 'ih', oh, g.kernel[0], g.strides[0], g.padTop, g.inHeight, g.outHeight);
   const columns = axisTaps(ctx, stmts, 'iw', ow, g.kernel[1], g.strides[1], g.padLeft, g.inWidth, g.outWidth);
+  const rowStart = forward(oh, int(0), g.strides[0], 1, g.padTop);
+  const columnStart = forward(ow, int(0), g.strides[1], 1, g.padLeft);
   const taps: Tap[] = [];
   for (const row of rows) {
     for (const column of columns) {
+      const id = row.offset * g.kernel[1] + column.offset;
       const base = ctx.fresh('base');
       stmts.push({ k: 'let', name: base, t: 'i32', init: Point.of(xShape, [n, row.coord, column.coord, int(0)]).flat() });
       let inside = row.inside ?? column.inside;
       if (row.inside !== undefined && column.inside !== undefined) inside = bin('and', row.inside, column.inside);
-      taps.push({ id: row.offset * g.kernel[1] + column.offset, base: ivar(base), inside });
+      if (inside === undefined) {
+        taps.push({ id, base: ivar(base), inside, clampedId: int(id) });
+        continue;
+      }
+      const clampedId = ctx.fresh('tap');
+      const offsets = [bin('sub', row.coord, rowStart), bin('sub', column.coord, columnStart)] as const;
+      stmts.push({ k: 'let', name: clampedId, t: 'i32', init: iadd(imul(offsets[0], g.kernel[1]), offsets[1]) });
+      taps.push({ id, base: ivar(base), inside, clampedId: ivar(clampedId) });
     }
   }
-  const first = taps[0]!;
-  if (first.inside === undefined) return { stmts, taps, firstId: int(first.id) };
-
-  // The first row and column clamped into the input hold the first tap inside it.
-  const rowOffset = bin('sub', rows[0]!.coord, forward(oh, int(0), g.strides[0], 1, g.padTop));
-  const columnOffset = bin('sub', columns[0]!.coord, forward(ow, int(0), g.strides[1], 1, g.padLeft));
-  const firstId = ctx.fresh('first');
-  stmts.push({ k: 'let', name: firstId, t: 'i32', init: iadd(imul(rowOffset, g.kernel[1]), columnOffset) });
-  return { stmts, taps, firstId: ivar(firstId) };
+  return { stmts, taps };
 }
 
 /**
@@ -139,12 +140,13 @@ function firstMax(ctx: AnchorContext, window: Window, xShape: readonly number[],
   };
   const valueAt = (tap: Tap) => ctx.input(0, Point.flat(xShape, iadd(tap.base, c)));
 
-  // The first tap inside the input starts the search. Where its number is
-  // not known in advance, it is compared again, with itself, which takes nothing.
+  // The first tap inside the input starts the search: the first row and
+  // column, clamped. Where that tap is not known in advance, it is compared
+  // again, with itself, which takes nothing.
   const [first, ...rest] = window.taps as [Tap, ...Tap[]];
   let best = bind('best', t, valueAt(first));
   let tap: Expr | undefined;
-  if (tapType !== undefined) tap = first.inside === undefined ? num(first.id, tapType) : cast(window.firstId, tapType);
+  if (tapType !== undefined) tap = first.inside === undefined ? num(first.id, tapType) : cast(first.clampedId, tapType);
   const candidates = first.inside === undefined ? rest : window.taps;
   for (const candidate of candidates) {
     const value = bind('v', t, valueAt(candidate));
@@ -229,9 +231,11 @@ function maxPool2d(ctx: AnchorContext<Node<'maxPool2d'>>): Stmt[] {
 
 /**
  * maxPool2dGrad when the windows tile the input: each window emits every one
- * of its elements, dy at its first maximum and 0 elsewhere. Rows and columns
- * past the last window ('valid' padding of a size the pool does not divide)
- * get 0.
+ * of its elements, dy at its first maximum and 0 elsewhere. A window cut by
+ * padding emits again, for each tap in the padding, the element at its
+ * clamped coordinates, which lies in the same window, with the same value.
+ * Rows and columns past the last window ('valid' padding of a size the pool
+ * does not divide) get 0.
  */
 function maxPoolGradTiled(ctx: AnchorContext<Node<'maxPool2dGrad'>>, g: Geometry, x: readonly number[], dy: readonly number[]): Stmt[] {
   const [kh, kw] = g.kernel;
@@ -244,15 +248,16 @@ function maxPoolGradTiled(ctx: AnchorContext<Node<'maxPool2dGrad'>>, g: Geometry
     const stmts: Stmt[] = [...found.stmts, { k: 'let', name: gradient, t: ctx.t, init: ctx.input(1, Point.flat(dy, iadd(outBase, c))) }];
     for (const tap of window.taps) {
       // Adding 0 turns a dy of -0 into +0, as the reference's 0 + dy does.
-      const value = bin('add', select(bin('eq', maxTap, num(tap.id, ctx.t)), fvar(gradient, ctx.t), zero), zero);
+      const id = tap.inside === undefined ? num(tap.id, ctx.t) : cast(tap.clampedId, ctx.t);
+      const value = bin('add', select(bin('eq', maxTap, id), fvar(gradient, ctx.t), zero), zero);
       stmts.push(...withFreshLets(ctx, ctx.emit(Point.flat(out, iadd(tap.base, c)), value)));
     }
     return stmts;
   });
 
   // Elements no window reaches: rows below the last window, then columns right of it.
-  const coveredRows = Math.min(g.outHeight * kh, g.inHeight);
-  const coveredColumns = Math.min(g.outWidth * kw, g.inWidth);
+  const coveredRows = Math.min(g.outHeight * kh - g.padTop, g.inHeight);
+  const coveredColumns = Math.min(g.outWidth * kw - g.padLeft, g.inWidth);
   const rest: Stmt[] = [];
   if (coveredRows < g.inHeight) {
     rest.push(...loops(ctx, [out[0]!, g.inHeight - coveredRows, out[2]!, out[3]!], 'r', ([n, r, iw, c]) =>
@@ -266,7 +271,7 @@ function maxPoolGradTiled(ctx: AnchorContext<Node<'maxPool2dGrad'>>, g: Geometry
 }
 
 /**
- * maxPool2dGrad when windows overlap or are cut by padding: a scratch copy
+ * maxPool2dGrad when windows overlap or leave gaps: a scratch copy
  * of dx starts at 0 and each window, in row-major order, adds its dy at its
  * first maximum, so every element sums its windows in the reference's
  * order. A tap in the padding is never the maximum, so the element at its
@@ -302,8 +307,7 @@ function maxPool2dGrad(ctx: AnchorContext<Node<'maxPool2dGrad'>>): Stmt[] {
   const dy = ctx.inputShape(1);
   const { poolSize, strides, padding } = ctx.node.attrs;
   const g = geometry(x, poolSize, strides, [1, 1], padding);
-  const tiles = strides[0] === poolSize[0] && strides[1] === poolSize[1] && g.padTop === 0 && g.padLeft === 0
-    && g.outHeight * poolSize[0] <= g.inHeight && g.outWidth * poolSize[1] <= g.inWidth;
+  const tiles = strides[0] === poolSize[0] && strides[1] === poolSize[1];
   return tiles ? maxPoolGradTiled(ctx, g, x, dy) : maxPoolGradScattered(ctx, g, x, dy);
 }
 
