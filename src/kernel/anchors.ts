@@ -13,6 +13,7 @@ import { bin, fvar, iadd, int, ivar, loop, num, select, un } from './ir.ts';
 import type { PointwiseName } from './pointwise.ts';
 import { Point } from './point.ts';
 import { convAnchors } from './conv.ts';
+import { poolAnchors } from './pool.ts';
 
 export type AnchorName = Exclude<OpName, PointwiseName | 'input' | 'param' | 'constant' | 'reshape' | 'broadcastTo'>;
 
@@ -294,5 +295,6 @@ export const anchors: { [K in AnchorName]: AnchorLowering<K> } = {
   },
 
   ...convAnchors,
+  ...poolAnchors,
 };
 

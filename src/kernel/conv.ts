@@ -1,7 +1,8 @@
-// Lowering of convolution and pooling to direct loop nests, NHWC and HWIO.
+// Lowering of convolution to direct loop nests, NHWC and HWIO. Pooling
+// (pool.ts) shares the window helpers exported here.
 //
 // Every op here is written as a gather: one loop nest over the elements of
-// its output, each element summed (or maxed) in a register and finished by
+// its output, each element summed in a register and finished by
 // ctx.emit, so a fused epilogue (bias, activation, residual) runs before the
 // single store and an inlined producer (the activation's gradient on dy)
 // is applied where dy is loaded. Window geometry comes from the same
@@ -33,9 +34,9 @@ import { bin, fvar, iadd, idiv, imod, imul, int, ivar, loop, num, select } from 
 import { Point } from './point.ts';
 import type { AnchorLowering } from './anchors.ts';
 
-type WindowName = 'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropFilter' | 'maxPool2d' | 'maxPool2dGrad' | 'avgPool2d' | 'avgPool2dGrad';
+type ConvName = 'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropFilter';
 
-interface Geometry {
+export interface Geometry {
   strides: readonly [number, number];
   dilations: readonly [number, number];
   kernel: readonly [number, number];
@@ -47,23 +48,23 @@ interface Geometry {
   inWidth: number;
 }
 
-function geometry(inShape: readonly number[], kernel: readonly [number, number], strides: readonly [number, number], dilations: readonly [number, number], padding: Padding2D): Geometry {
+export function geometry(inShape: readonly number[], kernel: readonly [number, number], strides: readonly [number, number], dilations: readonly [number, number], padding: Padding2D): Geometry {
   const w = window2D(inShape[1]!, inShape[2]!, kernel, strides, dilations, padding);
   return { strides, dilations, kernel, padTop: w.padTop, padLeft: w.padLeft, outHeight: w.outHeight, outWidth: w.outWidth, inHeight: inShape[1]!, inWidth: inShape[2]! };
 }
 
 /** Loops over a shape with named variables; the body receives them. */
-function loops(ctx: AnchorContext, extents: readonly number[], prefix: string, body: (vars: Expr[]) => Stmt[]): Stmt[] {
+export function loops(ctx: AnchorContext, extents: readonly number[], prefix: string, body: (vars: Expr[]) => Stmt[]): Stmt[] {
   const names = extents.map(() => ctx.fresh(prefix));
   let stmts = body(names.map(ivar));
   for (let d = extents.length - 1; d >= 0; d--) stmts = [loop(names[d]!, 0, extents[d]!, stmts)];
   return stmts;
 }
 
-const inRange = (e: Expr, size: number): Expr => bin('and', bin('ge', e, int(0)), bin('lt', e, int(size)));
+export const inRange = (e: Expr, size: number): Expr => bin('and', bin('ge', e, int(0)), bin('lt', e, int(size)));
 
 /** Forward map: input coordinate of output position `o` at tap `k` along one axis. */
-function forward(o: Expr, k: Expr, stride: number, dilation: number, pad: number): Expr {
+export function forward(o: Expr, k: Expr, stride: number, dilation: number, pad: number): Expr {
   return iadd(imul(o, stride), imul(k, dilation), int(-pad));
 }
 
@@ -71,7 +72,7 @@ function forward(o: Expr, k: Expr, stride: number, dilation: number, pad: number
  * Backward map along one axis: the statements run `body(o)` for the output
  * position o that reaches input position `i` through tap `k`, if there is one.
  */
-function reaching(ctx: AnchorContext, i: Expr, k: Expr, stride: number, dilation: number, pad: number, outSize: number, body: (o: Expr) => Stmt[]): Stmt[] {
+export function reaching(ctx: AnchorContext, i: Expr, k: Expr, stride: number, dilation: number, pad: number, outSize: number, body: (o: Expr) => Stmt[]): Stmt[] {
   const t = ctx.fresh('t');
   const o = ctx.fresh('o');
   const tVar = ivar(t);
@@ -89,7 +90,7 @@ function reaching(ctx: AnchorContext, i: Expr, k: Expr, stride: number, dilation
 }
 
 /** acc = 0; body adds to it; then emit(acc). */
-function accumulate(ctx: AnchorContext, point: Point, body: (add: (e: Expr) => Stmt) => Stmt[], finish: (acc: Expr) => Expr = (a) => a): Stmt[] {
+export function accumulate(ctx: AnchorContext, point: Point, body: (add: (e: Expr) => Stmt) => Stmt[], finish: (acc: Expr) => Expr = (a) => a): Stmt[] {
   return accumulation(ctx, point, body, finish).stmts;
 }
 
@@ -270,167 +271,8 @@ function conv2dBackpropFilter(ctx: AnchorContext<Node<'conv2dBackpropFilter'>>):
   });
 }
 
-/** Visits the valid taps of the pooling window at (oh, ow), in row-major order. */
-function windowTaps(ctx: AnchorContext, g: Geometry, oh: Expr, ow: Expr, visit: (ih: Expr, iw: Expr) => Stmt[]): Stmt[] {
-  return loops(ctx, [g.kernel[0]], 'kh', ([a]) => {
-    const ih = ctx.fresh('ih');
-    return [
-      { k: 'let', name: ih, t: 'i32', init: forward(oh, a!, g.strides[0], 1, g.padTop) },
-      {
-        k: 'if', cond: inRange(ivar(ih), g.inHeight), else: [], then: loops(ctx, [g.kernel[1]], 'kw', ([b]) => {
-          const iw = ctx.fresh('iw');
-          return [
-            { k: 'let', name: iw, t: 'i32', init: forward(ow, b!, g.strides[1], 1, g.padLeft) },
-            { k: 'if', cond: inRange(ivar(iw), g.inWidth), else: [], then: visit(ivar(ih), ivar(iw)) },
-          ];
-        }),
-      },
-    ];
-  });
-}
-
-/**
- * Statements that find the first maximal tap of a window (a NaN counts as
- * the maximum, as in the reference), leaving its value and flat input
- * position in the returned variables.
- */
-function firstMax(ctx: AnchorContext, g: Geometry, x: readonly number[], n: Expr, oh: Expr, ow: Expr, c: Expr): { stmts: Stmt[]; value: string; position: string } {
-  const t = ctx.inputType(0);
-  const value = ctx.fresh('best');
-  const position = ctx.fresh('at');
-  const v = ctx.fresh('v');
-  const best = fvar(value, t);
-  const stmts: Stmt[] = [
-    { k: 'let', name: value, t, init: num(NaN, t) },
-    { k: 'let', name: position, t: 'i32', init: int(-1) },
-    ...windowTaps(ctx, g, oh, ow, (ih, iw) => {
-      const take = bin('or', bin('lt', ivar(position), int(0)), bin('and', bin('eq', best, best), bin('or', bin('gt', fvar(v, t), best), bin('ne', fvar(v, t), fvar(v, t)))));
-      return [
-        { k: 'let', name: v, t, init: ctx.input(0, Point.of(x, [n, ih, iw, c])) },
-        { k: 'if', cond: take, then: [{ k: 'assign', name: value, value: fvar(v, t) }, { k: 'assign', name: position, value: iadd(imul(ih, g.inWidth), iw) }], else: [] },
-      ];
-    }),
-  ];
-  return { stmts, value, position };
-}
-
-/** Number of valid (unpadded) taps of the window at (oh, ow). */
-function validTaps(g: Geometry, oh: Expr, ow: Expr): Expr {
-  const axis = (o: Expr, k: number, stride: number, pad: number, size: number) => {
-    const start = iadd(imul(o, stride), int(-pad));
-    const end = iadd(start, int(k));
-    return bin('sub', bin('min', end, int(size)), bin('max', start, int(0)));
-  };
-  return bin('mul', axis(oh, g.kernel[0], g.strides[0], g.padTop, g.inHeight), axis(ow, g.kernel[1], g.strides[1], g.padLeft, g.inWidth));
-}
-
-/**
- * maxPool2dGrad when windows tile the input without overlap (stride equal to
- * the pool size, no padding before): each window finds its first maximum
- * once and writes every one of its elements, dy at the maximum and 0
- * elsewhere. Rows and columns past the last whole window ('valid' padding of
- * a size the pool does not divide) get 0. Every element of dx is emitted
- * exactly once, as the gather form does, so the same epilogue applies.
- */
-function maxPoolGradTiled(ctx: AnchorContext<Node<'maxPool2dGrad'>>, g: Geometry, x: readonly number[], dy: readonly number[]): Stmt[] {
-  const [kh, kw] = g.kernel;
-  const out = ctx.node.shape;
-  const zero = num(0, ctx.t);
-  const windows = loops(ctx, dy, 'i', ([n, oh, ow, c]) => {
-    const found = firstMax(ctx, g, x, n!, oh!, ow!, c!);
-    const gradient = ctx.fresh('g');
-    const taps = loops(ctx, [kh], 'kh', ([a]) => {
-      const ih = ctx.fresh('ih');
-      return [
-        { k: 'let', name: ih, t: 'i32', init: iadd(imul(oh!, kh), a!) },
-        {
-          k: 'if', cond: bin('lt', ivar(ih), int(g.inHeight)), else: [], then: loops(ctx, [kw], 'kw', ([b]) => {
-            const iw = ctx.fresh('iw');
-            const self = iadd(imul(ivar(ih), g.inWidth), ivar(iw));
-            const value = select(bin('eq', ivar(found.position), self), fvar(gradient, ctx.t), zero);
-            return [
-              { k: 'let', name: iw, t: 'i32', init: iadd(imul(ow!, kw), b!) },
-              { k: 'if', cond: bin('lt', ivar(iw), int(g.inWidth)), else: [], then: ctx.emit(Point.of(out, [n!, ivar(ih), ivar(iw), c!]), value) },
-            ];
-          }),
-        },
-      ];
-    });
-    return [...found.stmts, { k: 'let', name: gradient, t: ctx.t, init: ctx.input(1, Point.of(dy, [n!, oh!, ow!, c!])) }, ...taps];
-  });
-
-  // Elements no window reaches: rows below the last window, then columns right of it.
-  const coveredRows = Math.min(g.outHeight * kh, g.inHeight);
-  const coveredColumns = Math.min(g.outWidth * kw, g.inWidth);
-  const rest: Stmt[] = [];
-  if (coveredRows < g.inHeight) {
-    rest.push(...loops(ctx, [out[0]!, g.inHeight - coveredRows, out[2]!, out[3]!], 'r', ([n, r, iw, c]) =>
-      ctx.emit(Point.of(out, [n!, iadd(r!, int(coveredRows)), iw!, c!]), zero)));
-  }
-  if (coveredColumns < g.inWidth) {
-    rest.push(...loops(ctx, [out[0]!, coveredRows, g.inWidth - coveredColumns, out[3]!], 'r', ([n, ih, r, c]) =>
-      ctx.emit(Point.of(out, [n!, ih!, iadd(r!, int(coveredColumns)), c!]), zero)));
-  }
-  return [...windows, ...rest];
-}
-
-export const convAnchors: { [K in WindowName]: AnchorLowering<K> } = {
+export const convAnchors: { [K in ConvName]: AnchorLowering<K> } = {
   conv2d,
   conv2dBackpropInput,
   conv2dBackpropFilter,
-
-  maxPool2d: (ctx) => {
-    const x = ctx.inputShape(0);
-    const { poolSize, strides, padding } = ctx.node.attrs;
-    const g = geometry(x, poolSize, strides, [1, 1], padding);
-    return loops(ctx, ctx.node.shape, 'i', ([n, oh, ow, c]) => {
-      const found = firstMax(ctx, g, x, n!, oh!, ow!, c!);
-      return [...found.stmts, ...ctx.emit(Point.of(ctx.node.shape, [n!, oh!, ow!, c!]), fvar(found.value, ctx.t))];
-    });
-  },
-
-  // dx[ih, iw] sums dy over the windows whose first maximal tap is (ih, iw).
-  maxPool2dGrad: (ctx) => {
-    const x = ctx.inputShape(0);
-    const dy = ctx.inputShape(1);
-    const { poolSize, strides, padding } = ctx.node.attrs;
-    const g = geometry(x, poolSize, strides, [1, 1], padding);
-    if (strides[0] === poolSize[0] && strides[1] === poolSize[1] && g.padTop === 0 && g.padLeft === 0) return maxPoolGradTiled(ctx, g, x, dy);
-    return loops(ctx, ctx.node.shape, 'i', ([n, ih, iw, c]) =>
-      accumulate(ctx, Point.of(ctx.node.shape, [n!, ih!, iw!, c!]), (add) =>
-        loops(ctx, [poolSize[0]], 'kh', ([a]) =>
-          reaching(ctx, ih!, a!, strides[0], 1, g.padTop, g.outHeight, (oh) =>
-            loops(ctx, [poolSize[1]], 'kw', ([b]) =>
-              reaching(ctx, iw!, b!, strides[1], 1, g.padLeft, g.outWidth, (ow) => {
-                const found = firstMax(ctx, g, x, n!, oh, ow, c!);
-                const self = iadd(imul(ih!, g.inWidth), iw!);
-                return [...found.stmts, { k: 'if', cond: bin('eq', ivar(found.position), self), then: [add(ctx.input(1, Point.of(dy, [n!, oh, ow, c!])))], else: [] }];
-              }))))));
-  },
-
-  // The average over the window's valid taps: padding cells are not counted.
-  avgPool2d: (ctx) => {
-    const x = ctx.inputShape(0);
-    const { poolSize, strides, padding } = ctx.node.attrs;
-    const g = geometry(x, poolSize, strides, [1, 1], padding);
-    return loops(ctx, ctx.node.shape, 'i', ([n, oh, ow, c]) =>
-      accumulate(ctx, Point.of(ctx.node.shape, [n!, oh!, ow!, c!]), (add) =>
-        windowTaps(ctx, g, oh!, ow!, (ih, iw) => [add(ctx.input(0, Point.of(x, [n!, ih, iw, c!])))]),
-      (acc) => bin('div', acc, select(bin('gt', validTaps(g, oh!, ow!), int(0)), { k: 'cast', t: ctx.t, a: validTaps(g, oh!, ow!) }, num(1, ctx.t)))));
-  },
-
-  // dx[ih, iw] sums dy[oh, ow] / taps(oh, ow) over the windows containing (ih, iw).
-  avgPool2dGrad: (ctx) => {
-    const dy = ctx.inputShape(0);
-    const { poolSize, strides, padding, inputShape } = ctx.node.attrs;
-    const g = geometry(inputShape, poolSize, strides, [1, 1], padding);
-    return loops(ctx, ctx.node.shape, 'i', ([n, ih, iw, c]) =>
-      accumulate(ctx, Point.of(ctx.node.shape, [n!, ih!, iw!, c!]), (add) =>
-        loops(ctx, [poolSize[0]], 'kh', ([a]) =>
-          reaching(ctx, ih!, a!, strides[0], 1, g.padTop, g.outHeight, (oh) =>
-            loops(ctx, [poolSize[1]], 'kw', ([b]) =>
-              reaching(ctx, iw!, b!, strides[1], 1, g.padLeft, g.outWidth, (ow) => [
-                add(bin('div', ctx.input(0, Point.of(dy, [n!, oh, ow, c!])), { k: 'cast', t: ctx.t, a: validTaps(g, oh, ow) })),
-              ]))))));
-  },
 };

@@ -598,6 +598,66 @@ describe('pooling', () => {
   });
 });
 
+for (const backend of EVALUATORS) {
+  describe(`max pooling rules on ${backend.name}`, () => {
+    // Five channels with equal values, so that compiled kernels run SIMD lanes and a scalar tail.
+    const CHANNELS = 5;
+    const perChannel = (pixels: readonly number[]) => Float64Array.from(pixels.flatMap((v) => new Array<number>(CHANNELS).fill(v)));
+
+    /** Returns maxPool2d(x) and the gradient of sum(maxPool2d(x) * dy) for x, on this evaluator. */
+    function poolAndGradient(size: Pair, attrs: Pool2DAttrs, x: Float64Array, dy: (outSize: number) => Float64Array): { y: Float64Array; dx: Float64Array } {
+      const g = graph();
+      const xNode = floatInput(g, 'x', [1, size[0], size[1], CHANNELS]);
+      const y = g.maxPool2d(xNode, attrs);
+      const [dx] = grad(g.sum(g.mul(y, floatInput(g, 'dy', y.shape))), [xNode]) as [Node];
+      const [value, gradient] = backend.evaluate([y, dx], { x, dy: dy(y.size) }) as [Tensor, Tensor];
+      return { y: value.data, dx: gradient.data };
+    }
+
+    /** Checks every element with Object.is, so -0 and +0 differ. */
+    function expectSame(actual: Float64Array, expected: Float64Array): void {
+      expect(actual.length).toBe(expected.length);
+      actual.forEach((v, i) => expect(v, `element ${i}`).toBe(expected[i]));
+    }
+
+    const ones = (n: number) => new Float64Array(n).fill(1);
+
+    it('sends a tie to the first maximal element', () => {
+      // Overlapping 2x2 windows over a constant input: each window's first element is its top-left.
+      const overlapping = poolAndGradient([3, 3], { poolSize: [2, 2], strides: [1, 1], padding: 'valid' }, perChannel(new Array(9).fill(1)), ones);
+      expectSame(overlapping.dx, perChannel([1, 1, 0, 1, 1, 0, 0, 0, 0]));
+
+      // One window [[1, 3], [3, 2]]: the 3 in row 0 is first in row-major order.
+      const single = poolAndGradient([2, 2], { poolSize: [2, 2], strides: [2, 2], padding: 'valid' }, perChannel([1, 3, 3, 2]), ones);
+      expectSame(single.dx, perChannel([0, 1, 0, 0]));
+    });
+
+    it('keeps the first of tied zeros and turns a -0 gradient into +0', () => {
+      const attrs: Pool2DAttrs = { poolSize: [2, 2], strides: [2, 2], padding: 'valid' };
+      const minusFirst = poolAndGradient([2, 2], attrs, perChannel([-0, 0, 0, -0]), (n) => new Float64Array(n).fill(-0));
+      expectSame(minusFirst.y, perChannel([-0]));
+      expectSame(minusFirst.dx, perChannel([0, 0, 0, 0]));
+      expectSame(poolAndGradient([2, 2], attrs, perChannel([0, -0, -0, 0]), ones).y, perChannel([0]));
+
+      // 'same' padding with overlapping windows takes the other gradient path.
+      const padded = poolAndGradient([2, 2], { poolSize: [2, 2], strides: [1, 1], padding: 'same' }, perChannel([-0, 0, 0, -0]), (n) => new Float64Array(n).fill(-0));
+      expectSame(padded.y, perChannel([-0, 0, 0, -0]));
+      expectSame(padded.dx, perChannel([0, 0, 0, 0]));
+    });
+
+    it('propagates NaN and routes its gradient to the first NaN', () => {
+      const { y, dx } = poolAndGradient([2, 2], { poolSize: [2, 2], strides: [2, 2], padding: 'valid' }, perChannel([5, NaN, 7, NaN]), ones);
+      expectSame(y, perChannel([NaN]));
+      expectSame(dx, perChannel([0, 1, 0, 0]));
+
+      // Windows at the padded edge: NaN wins wherever it lies inside a window.
+      const padded = poolAndGradient([3, 3], { poolSize: [3, 3], strides: [2, 2], padding: 'same' }, perChannel([1, 2, 3, 4, NaN, 6, 7, 8, 9]), ones);
+      expectSame(padded.y, perChannel([NaN, NaN, NaN, NaN]));
+      expectSame(padded.dx, perChannel([0, 0, 0, 0, 4, 0, 0, 0, 0]));
+    });
+  });
+}
+
 describe('conv and pooling errors', () => {
   const build = (xShape: number[], wShape: number[], options: object, dtypes: ['float32' | 'float64' | 'int32', 'float32' | 'float64' | 'int32'] = ['float32', 'float32']) => () => {
     const g = graph();
