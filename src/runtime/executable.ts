@@ -44,7 +44,7 @@ export interface CompileOptions extends PipelineOptions {
   /**
    * wasm backend only: the least work (flops + bytes of one run) of a kernel
    * that threads share; smaller kernels run on the calling thread alone.
-   * Default 2^20.
+   * Default 2^22, about 100 microseconds of work on one thread.
    */
   threadThreshold?: number;
   /**

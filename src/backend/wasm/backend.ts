@@ -50,12 +50,13 @@ export interface WasmOptions {
 }
 
 /**
- * Default of `threadThreshold`. Waking the workers and waiting for the last
- * one costs about 20 to 60 microseconds per kernel, the time a kernel of
- * some 10^5 to 10^6 flops + bytes takes on one thread (bench/threads.ts
- * measures it).
+ * Default of `threadThreshold`. Waking a worker and waiting for it cost 25
+ * to 65 microseconds per split kernel, measured with bench/threads.ts on a
+ * 2-core AMD EPYC under load from other processes, where one thread does
+ * about 40,000 flops + bytes per microsecond. A kernel pays for splitting
+ * in two from about 100 microseconds on: 2^22 flops + bytes.
  */
-export const THREAD_THRESHOLD = 1 << 20;
+export const THREAD_THRESHOLD = 1 << 22;
 
 /** Iterations of a split loop that one share holds a multiple of, when its body is an innermost (SIMD) loop. */
 const INNERMOST_ALIGN = 16;

@@ -36,13 +36,15 @@ const STOPPED = 2;
 const MESSAGE_BYTES = 1024;
 
 /** Calls of Atomics.load before a waiting thread parks in Atomics.wait. */
-const SPIN = 20000;
+const SPIN = 1000;
 
-// Runs in each worker, as CommonJS, so the worker needs no TypeScript loader.
+// Runs in each worker. It is plain JavaScript that reads like a script or a
+// module, so the worker needs no TypeScript loader and works whichever
+// --input-type the process was started with.
 // It reports a kernel's exception through the control block, because the
 // calling thread blocks in Atomics.wait and cannot receive messages then.
 const WORKER_SOURCE = `
-const { workerData, parentPort } = require('node:worker_threads');
+const { workerData, parentPort } = process.getBuiltinModule('node:worker_threads');
 const { module, memory, control, message, index, kernels, mathFields, scratchOffset } = workerData;
 const c = new Int32Array(control);
 const slot = ${SLOTS} + index * ${SLOT_WORDS};
@@ -93,7 +95,7 @@ interface NodeWorker {
 }
 
 interface WorkerThreadsModule {
-  Worker: new (source: string, options: { eval: true; workerData: unknown }) => NodeWorker;
+  Worker: new (source: string, options: { eval: true; execArgv: string[]; workerData: unknown }) => NodeWorker;
 }
 
 interface NodeProcess {
@@ -151,8 +153,10 @@ export class ThreadPool {
     this.message = new Uint8Array(new SharedArrayBuffer(MESSAGE_BYTES));
     const started: Promise<void>[] = [];
     for (let index = 0; index < setup.workers; index++) {
+      // execArgv is empty so that the worker does not load the process's --import hooks, such as a TypeScript loader.
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
+        execArgv: [],
         workerData: {
           module: setup.module,
           memory: setup.memory,
