@@ -1,6 +1,6 @@
-// Worker threads for the wasm backend: N - 1 Node.js worker_threads each
+// Worker threads for the wasm backend. N - 1 Node.js worker_threads each
 // instantiate the executable's compiled module over the same shared memory
-// and wait for work; the calling thread takes one share of every split
+// and wait for work. The calling thread runs one share of every split
 // kernel itself, so run() stays synchronous.
 //
 // The threads meet in a control block of Int32 words in a
@@ -116,14 +116,14 @@ export function workerThreadsAvailable(): boolean {
   return builtinModule<WorkerThreadsModule>('node:worker_threads') !== undefined;
 }
 
-/** The number of cores to use by default: os.availableParallelism() in Node.js, navigator.hardwareConcurrency elsewhere, else 1. */
+/** Returns the default thread count: os.availableParallelism() in Node.js, navigator.hardwareConcurrency elsewhere, else 1. */
 export function defaultThreadCount(): number {
   const os = builtinModule<{ availableParallelism?(): number }>('node:os');
   const cores = os?.availableParallelism?.() ?? (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
   return typeof cores === 'number' && Number.isInteger(cores) && cores >= 1 ? cores : 1;
 }
 
-/** What the workers need to instantiate the module. */
+/** The compiled module, its memory and the names that each worker instantiates and calls. */
 export interface PoolSetup {
   module: object;
   memory: object;
@@ -173,7 +173,7 @@ export class ThreadPool {
         worker.on('message', (value) => {
           worker.unref();
           if (value.ready === true) resolve();
-          else reject(new BackendError(`Error in compile: worker thread ${index + 1} could not instantiate the module: ${value.error}`));
+          else reject(new BackendError(`Error in compile: worker thread ${index + 1} failed to instantiate the module: ${value.error}`));
         });
         worker.on('error', (error) => {
           worker.unref();
@@ -244,6 +244,8 @@ export class ThreadPool {
     this.raiseWorkerFailure(kernel);
   }
 
+  // NOTE: a worker that dies without reaching its Atomics.sub (killed by a
+  // resource limit) is not detected here, and the wait does not end.
   private waitForWorkers(): void {
     const c = this.control;
     for (let i = 0; i < SPIN && Atomics.load(c, PENDING) !== 0; i++);
