@@ -121,24 +121,39 @@ describe.runIf(threadsAvailable)('wasm backend on worker threads', () => {
   });
 
   it('surfaces a trap in a worker as a BackendError', async () => {
-    // k0 traps when its range starts after 0, which only a worker's range does.
+    // k0 sets word 0 of the memory and traps when its scratch offset is not 0, which only a worker's is.
     const bytes = encodeModule({
       memory: { module: 'env', field: 'memory', minPages: 1, maxPages: 1, shared: true },
       imports: [],
-      functions: [{ name: 'k0', exportAs: 'k0', type: { params: ['i32', 'i32', 'i32'], results: [] }, localNames: ['from', 'to', 'scratch'], locals: [], body: [['local.get', 0], ['if'], ['unreachable'], ['end']] }],
+      functions: [{
+        name: 'k0',
+        exportAs: 'k0',
+        type: { params: ['i32', 'i32', 'i32'], results: [] },
+        localNames: ['from', 'to', 'scratch'],
+        locals: [],
+        body: [['local.get', 2], ['if'], ['i32.const', 0], ['i32.const', 1], ['i32.store', 2, 0], ['unreachable'], ['end']],
+      }],
     });
     const api = webAssembly()!;
     const module = new api.Module(bytes);
     const memory = new api.Memory({ initial: 1, maximum: 1, shared: true });
-    const instance = new api.Instance(module, { env: { memory } });
-    const pool = new ThreadPool({ module, memory, kernels: ['k0'], mathFields: [], workers: 1, scratchStride: 0 });
+    const flag = new Int32Array(memory.buffer, 0, 1);
+    const pool = new ThreadPool({ module, memory, kernels: ['k0'], mathFields: [], workers: 1, scratchStride: 1 });
+    // The calling thread's chunk waits until the worker has run one, so that the worker surely claims a chunk.
+    const waitForWorker = () => {
+      const deadline = Date.now() + 10_000;
+      while (Atomics.load(flag, 0) === 0 && Date.now() < deadline);
+    };
     try {
       expect(await pool.ready()).toBe(2);
-      const call = instance.exports.k0 as (from: number, to: number, scratch: number) => void;
-      expect(() => pool.run(0, call, 2, 1)).toThrow(BackendError);
-      expect(() => pool.run(0, call, 2, 1)).toThrow(/kernel k0 failed in worker thread 1: .*unreachable/);
-      // A range of one unit runs on the calling thread alone.
-      expect(() => pool.run(0, call, 1, 1)).not.toThrow();
+      expect(() => pool.run(0, waitForWorker, 2, 1)).toThrow(BackendError);
+      Atomics.store(flag, 0, 0);
+      expect(() => pool.run(0, waitForWorker, 2, 1)).toThrow(/kernel k0 failed in worker thread 1: .*unreachable/);
+      // A loop of one unit runs on the calling thread alone.
+      Atomics.store(flag, 0, 0);
+      let calls = 0;
+      pool.run(0, () => calls++, 1, 1);
+      expect(calls).toBe(1);
     } finally {
       pool.dispose();
     }

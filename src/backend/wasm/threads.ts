@@ -1,53 +1,74 @@
 // Worker threads for the wasm backend. N - 1 Node.js worker_threads each
 // instantiate the executable's compiled module over the same shared memory
-// and wait for work. The calling thread runs one share of every split
-// kernel itself, so run() stays synchronous.
+// and wait for work. The calling thread runs its part of every split kernel
+// itself, so run() stays synchronous.
 //
 // The threads meet in a control block of Int32 words in a
-// SharedArrayBuffer. To run a kernel, the calling thread writes each
-// worker's range into the worker's slot together with the new generation
-// number, sets PENDING to the number of workers taking part, bumps GENERATION
-// and wakes them (Atomics.notify). Each worker runs its range, and the last
-// one to finish wakes the calling thread, which has run its own range
-// meanwhile and waits for PENDING to reach 0.
+// SharedArrayBuffer. A split kernel's loop is cut into CHUNKS_PER_THREAD
+// chunks per thread. To run it, the calling thread writes the kernel, the
+// loop's size and the chunk count, bumps GENERATION and wakes the workers
+// (Atomics.notify). Then every thread, the calling one included, claims the
+// next chunk with a compare-and-swap on NEXT and runs it, until none is
+// left. The calling thread waits until DONE counts every chunk, and the
+// thread that finishes the last chunk wakes it. A worker that wakes late,
+// or that another process keeps off the CPU, finds its work already taken
+// by the others, so an unlucky schedule costs at most a chunk or two of
+// waiting rather than a whole share. The chunks cover the same elements
+// whichever thread runs them, so results do not depend on the schedule.
 //
-// A worker takes part only once it has set its state to READY, which it
-// does after instantiating the module; until then the calling thread runs
-// the whole kernel, so a run never waits for a worker that is still
-// starting. The core does not import Node modules: worker_threads and os are
-// looked up through process.getBuiltinModule, and without them (a browser)
-// the backend builds the single-threaded module instead.
+// NEXT holds the low 15 bits of the generation above the next chunk's
+// index, so a worker that read an earlier generation cannot claim a chunk
+// of a later one. The calling thread writes NEXT before the kernel's
+// parameters, so a successful claim also proves that the parameters the
+// worker read belong to its generation.
+//
+// A worker's state turns READY once it has instantiated the module. Before
+// any worker is ready, the calling thread runs whole kernels alone, so a
+// run never waits for a worker that is still starting. The core does not
+// import Node modules: worker_threads and os are looked up through
+// process.getBuiltinModule, and without them (a browser) the backend builds
+// the single-threaded module instead.
 
 import { BackendError } from '../../errors.ts';
 
 /** Control block words. */
 const GENERATION = 0;
-const PENDING = 1;
-const KERNEL = 2;
-const STOP = 3;
+const NEXT = 1;
+const DONE = 2;
+const KERNEL = 3;
+const SIZE = 4;
+const ALIGN = 5;
+const CHUNKS = 6;
+const STOP = 7;
 /** 1 + the index of the worker whose kernel threw, or 0. */
-const FAILED_WORKER = 4;
-const MESSAGE_LENGTH = 5;
-/** Per worker: state, the generation it is assigned, range start, range end. */
-const SLOTS = 8;
-const SLOT_WORDS = 4;
+const FAILED_WORKER = 8;
+const MESSAGE_LENGTH = 9;
+/** Per worker: its state. */
+const STATES = 16;
 const READY = 1;
 const STOPPED = 2;
 const MESSAGE_BYTES = 1024;
+
+/**
+ * Chunks per thread: more balance the load when a thread runs late, but
+ * each call of a contraction repeats the packing that it does once per
+ * call.
+ */
+const CHUNKS_PER_THREAD = 4;
+const MAX_CHUNKS = 0xffff;
 
 /** Calls of Atomics.load before a waiting thread parks in Atomics.wait. */
 const SPIN = 1000;
 
 // Runs in each worker. It is plain JavaScript that reads like a script or a
 // module, so the worker needs no TypeScript loader and works whichever
-// --input-type the process was started with.
-// It reports a kernel's exception through the control block, because the
-// calling thread blocks in Atomics.wait and cannot receive messages then.
+// --input-type the process was started with. It reports a kernel's
+// exception through the control block, because the calling thread blocks in
+// Atomics.wait and cannot receive messages then.
 const WORKER_SOURCE = `
 const { workerData, parentPort } = process.getBuiltinModule('node:worker_threads');
 const { module, memory, control, message, index, kernels, mathFields, scratchOffset } = workerData;
 const c = new Int32Array(control);
-const slot = ${SLOTS} + index * ${SLOT_WORDS};
 let calls;
 try {
   const math = {};
@@ -55,13 +76,13 @@ try {
   const instance = new WebAssembly.Instance(module, { env: { memory }, Math: math });
   calls = kernels.map((name) => instance.exports[name]);
 } catch (error) {
-  Atomics.store(c, slot, ${STOPPED});
+  Atomics.store(c, ${STATES} + index, ${STOPPED});
   parentPort.postMessage({ error: String(error && error.message || error) });
   calls = undefined;
 }
 if (calls !== undefined) {
   let seen = Atomics.load(c, ${GENERATION});
-  Atomics.store(c, slot, ${READY});
+  Atomics.store(c, ${STATES} + index, ${READY});
   parentPort.postMessage({ ready: true });
   for (;;) {
     for (let i = 0; i < ${SPIN} && Atomics.load(c, ${GENERATION}) === seen; i++);
@@ -70,19 +91,31 @@ if (calls !== undefined) {
     if (generation === seen) continue;
     seen = generation;
     if (Atomics.load(c, ${STOP}) !== 0) break;
-    if (Atomics.load(c, slot + 1) !== generation) continue;
-    try {
-      calls[Atomics.load(c, ${KERNEL})](Atomics.load(c, slot + 2), Atomics.load(c, slot + 3), scratchOffset);
-    } catch (error) {
-      if (Atomics.compareExchange(c, ${FAILED_WORKER}, 0, index + 1) === 0) {
-        const bytes = new TextEncoder().encode(String(error && error.message || error)).subarray(0, ${MESSAGE_BYTES});
-        new Uint8Array(message).set(bytes);
-        Atomics.store(c, ${MESSAGE_LENGTH}, bytes.length);
+    const call = calls[Atomics.load(c, ${KERNEL})];
+    const size = Atomics.load(c, ${SIZE});
+    const align = Atomics.load(c, ${ALIGN});
+    const chunks = Atomics.load(c, ${CHUNKS});
+    const units = Math.ceil(size / align);
+    const bound = (chunk) => Math.min(size, Math.floor((units * chunk) / chunks) * align);
+    const tag = (generation & 0x7fff) << 16;
+    for (;;) {
+      const next = Atomics.load(c, ${NEXT});
+      if ((next & ~0xffff) !== tag || (next & 0xffff) >= chunks) break;
+      if (Atomics.compareExchange(c, ${NEXT}, next, next + 1) !== next) continue;
+      const chunk = next & 0xffff;
+      try {
+        call(bound(chunk), bound(chunk + 1), scratchOffset);
+      } catch (error) {
+        if (Atomics.compareExchange(c, ${FAILED_WORKER}, 0, index + 1) === 0) {
+          const bytes = new TextEncoder().encode(String(error && error.message || error)).subarray(0, ${MESSAGE_BYTES});
+          new Uint8Array(message).set(bytes);
+          Atomics.store(c, ${MESSAGE_LENGTH}, bytes.length);
+        }
       }
+      if (Atomics.add(c, ${DONE}, 1) + 1 === chunks) Atomics.notify(c, ${DONE});
     }
-    if (Atomics.sub(c, ${PENDING}, 1) === 1) Atomics.notify(c, ${PENDING});
   }
-  Atomics.store(c, slot, ${STOPPED});
+  Atomics.store(c, ${STATES} + index, ${STOPPED});
 }
 `;
 
@@ -149,7 +182,7 @@ export class ThreadPool {
 
   constructor(private readonly setup: PoolSetup) {
     const { Worker } = builtinModule<WorkerThreadsModule>('node:worker_threads')!;
-    this.control = new Int32Array(new SharedArrayBuffer(4 * (SLOTS + SLOT_WORDS * setup.workers)));
+    this.control = new Int32Array(new SharedArrayBuffer(4 * (STATES + setup.workers)));
     this.message = new Uint8Array(new SharedArrayBuffer(MESSAGE_BYTES));
     const started: Promise<void>[] = [];
     for (let index = 0; index < setup.workers; index++) {
@@ -177,11 +210,11 @@ export class ThreadPool {
         });
         worker.on('error', (error) => {
           worker.unref();
-          Atomics.store(this.control, SLOTS + index * SLOT_WORDS, STOPPED);
+          Atomics.store(this.control, STATES + index, STOPPED);
           reject(new BackendError(`Error in compile: worker thread ${index + 1} failed: ${error.message}`));
         });
         worker.on('exit', () => {
-          Atomics.store(this.control, SLOTS + index * SLOT_WORDS, STOPPED);
+          Atomics.store(this.control, STATES + index, STOPPED);
           resolve();
         });
       }));
@@ -201,58 +234,66 @@ export class ThreadPool {
     const ready: number[] = [];
     if (this.disposed) return ready;
     for (let index = 0; index < this.setup.workers; index++) {
-      if (Atomics.load(this.control, SLOTS + index * SLOT_WORDS) === READY) ready.push(index);
+      if (Atomics.load(this.control, STATES + index) === READY) ready.push(index);
     }
     return ready;
   }
 
   /**
-   * Runs kernel `kernel` over [0, size) of its split loop, split into
-   * ranges that start at multiples of `align`. The calling thread runs the
-   * first range through `call` and returns once every worker has finished.
+   * Runs kernel `kernel` over [0, size) of its split loop, cut into chunks
+   * that start at multiples of `align`. The calling thread runs chunks
+   * through `call` too and returns once every chunk has finished.
    */
   run(kernel: number, call: KernelCall, size: number, align: number): void {
-    const workers = this.readyWorkers();
+    const workers = this.readyWorkers().length;
     const units = Math.ceil(size / align);
-    const threads = Math.min(1 + workers.length, units);
-    if (threads <= 1) {
+    const chunks = Math.min(units, (1 + workers) * CHUNKS_PER_THREAD, MAX_CHUNKS);
+    if (workers === 0 || chunks <= 1) {
       call(0, size, 0);
       return;
     }
-    const bound = (t: number) => Math.min(size, Math.floor((units * t) / threads) * align);
     const c = this.control;
     const generation = (Atomics.load(c, GENERATION) + 1) | 0;
+    const tag = (generation & 0x7fff) << 16;
+    // NEXT first: a worker still in an earlier generation fails its claim from here on.
+    Atomics.store(c, NEXT, tag);
+    Atomics.store(c, DONE, 0);
     Atomics.store(c, KERNEL, kernel);
-    Atomics.store(c, PENDING, threads - 1);
-    for (let t = 1; t < threads; t++) {
-      const slot = SLOTS + workers[t - 1]! * SLOT_WORDS;
-      Atomics.store(c, slot + 2, bound(t));
-      Atomics.store(c, slot + 3, bound(t + 1));
-      Atomics.store(c, slot + 1, generation);
-    }
+    Atomics.store(c, SIZE, size);
+    Atomics.store(c, ALIGN, align);
+    Atomics.store(c, CHUNKS, chunks);
     Atomics.store(c, GENERATION, generation);
     Atomics.notify(c, GENERATION);
 
+    // The bounds are computed as the workers compute them.
+    const bound = (chunk: number) => Math.min(size, Math.floor((units * chunk) / chunks) * align);
     let failure: unknown;
-    try {
-      call(0, bound(1), 0);
-    } catch (error) {
-      failure = error;
+    for (;;) {
+      const next = Atomics.load(c, NEXT);
+      if ((next & 0xffff) >= chunks) break;
+      if (Atomics.compareExchange(c, NEXT, next, next + 1) !== next) continue;
+      const chunk = next & 0xffff;
+      try {
+        call(bound(chunk), bound(chunk + 1), 0);
+      } catch (error) {
+        failure ??= error;
+      }
+      Atomics.add(c, DONE, 1);
     }
-    this.waitForWorkers();
+    this.waitForChunks(chunks);
     if (failure !== undefined) throw failure;
     this.raiseWorkerFailure(kernel);
   }
 
-  // NOTE: a worker that dies without reaching its Atomics.sub (killed by a
-  // resource limit) is not detected here, and the wait does not end.
-  private waitForWorkers(): void {
+  // NOTE: a worker that dies while it runs a chunk (killed by a resource
+  // limit) is not detected here, and the wait does not end.
+  private waitForChunks(chunks: number): void {
     const c = this.control;
-    for (let i = 0; i < SPIN && Atomics.load(c, PENDING) !== 0; i++);
+    for (let i = 0; i < SPIN && Atomics.load(c, DONE) !== chunks; i++);
     for (;;) {
-      const pending = Atomics.load(c, PENDING);
-      if (pending === 0) return;
-      Atomics.wait(c, PENDING, pending);
+      const done = Atomics.load(c, DONE);
+      if (done === chunks) return;
+      Atomics.wait(c, DONE, done);
     }
   }
 
