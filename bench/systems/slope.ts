@@ -60,9 +60,9 @@ function availableBackends(api: SlopeApi): BackendName[] {
 
 /**
  * Builds a workload's graph, compiles it for one backend and wraps it as a
- * Prepared run; `threads` is the wasm backend's option, unset for its default.
- * Outside W6 it compiles here and waits for the worker threads to start, so
- * that the timed runs use them.
+ * Prepared run. `threads` is the wasm backend's option, unset for its
+ * default. Outside W6 it compiles here and waits for the worker threads to
+ * start, so that the timed runs use them.
  */
 async function prepare(api: SlopeApi, backend: BackendName, id: WorkloadId, inputs: Inputs, threads?: number): Promise<Prepared> {
   const target = id === 'W6' ? 'W4' : id;

@@ -42,9 +42,9 @@ export interface CompileOptions extends PipelineOptions {
    */
   threads?: number;
   /**
-   * wasm backend only: the least work (flops + bytes of one run) of a kernel
-   * that threads share; smaller kernels run on the calling thread alone.
-   * Default 2^22, about 100 microseconds of work on one thread.
+   * wasm backend only: the minimum work (flops + bytes of one run) of a
+   * kernel that threads share. Smaller kernels run on the calling thread
+   * alone. Default 2^22, about 100 microseconds of work on one thread.
    */
   threadThreshold?: number;
   /**
@@ -101,7 +101,7 @@ function validateThreadOptions(options: CompileOptions): void {
     throw new BackendError(`Error in compile: threads must be an integer from 1 to ${MAX_THREADS} (1 runs every kernel on the calling thread), got ${typeof threads === 'number' ? threads : JSON.stringify(threads)}`);
   }
   if (threadThreshold !== undefined && !(typeof threadThreshold === 'number' && threadThreshold >= 0 && !Number.isNaN(threadThreshold))) {
-    throw new BackendError(`Error in compile: threadThreshold must be a number >= 0 (the least flops + bytes of a kernel that threads share), got ${typeof threadThreshold === 'number' ? threadThreshold : JSON.stringify(threadThreshold)}`);
+    throw new BackendError(`Error in compile: threadThreshold must be a number >= 0 (the minimum flops + bytes of a kernel that threads share), got ${typeof threadThreshold === 'number' ? threadThreshold : JSON.stringify(threadThreshold)}`);
   }
 }
 
@@ -237,9 +237,8 @@ export class Executable {
   /**
    * Resolves once the worker threads have started, to the number of
    * threads that split kernels run on. Runs before then are correct but
-   * use the calling thread alone; the result is 1 when no threads were
-   * started, and it rejects with a BackendError when a worker failed to
-   * start.
+   * use the calling thread alone. The result is 1 when no threads were
+   * started. It rejects with a BackendError when a worker failed to start.
    */
   ready(): Promise<number> {
     return this.runner.ready?.() ?? Promise.resolve(1);

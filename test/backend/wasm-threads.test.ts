@@ -1,7 +1,8 @@
-// The wasm backend with worker threads: results on 2 and 3 threads equal
-// those on 1 bit for bit, on random graphs and on contractions whose sizes
-// are not multiples of 4 or of the register tile; the single-threaded
-// fallback; the errors of the threads options and of a failing worker.
+// The wasm backend with worker threads. Results on 2 and 3 threads must
+// equal those on 1 bit for bit, on random graphs and on contractions whose
+// sizes are not multiples of 4 or of the register tile. Also tested: the
+// single-threaded fallback, and the errors of the threads options and of a
+// failing worker.
 
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';

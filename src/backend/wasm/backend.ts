@@ -4,9 +4,9 @@
 // constants in the code. Scratch space for packed matrix panels follows it.
 //
 // With threads, kernels take the range of their split loop and a scratch
-// offset as params, the memory is shared, and worker threads (threads.ts)
-// run their share of each split kernel; parallel.ts decides which loop a
-// kernel splits along.
+// offset as params, and the memory is shared. Worker threads (threads.ts)
+// run part of each split kernel, and parallel.ts decides which loop a kernel
+// splits along.
 //
 // NOTE: compile() is synchronous, so the module is compiled with
 // `new WebAssembly.Module`. Browsers may reject synchronous compilation of
@@ -45,7 +45,7 @@ export interface WasmOptions {
    * number of cores (os.availableParallelism() in Node.js).
    */
   threads?: number;
-  /** The least work (flops + bytes) of a kernel that threads share; smaller kernels run on the calling thread. */
+  /** The minimum work (flops + bytes) of a kernel that threads share; smaller kernels run on the calling thread. */
   threadThreshold?: number;
 }
 
@@ -58,7 +58,7 @@ export interface WasmOptions {
  */
 export const THREAD_THRESHOLD = 1 << 22;
 
-/** Iterations of a split loop that one share holds a multiple of, when its body is an innermost (SIMD) loop. */
+/** The multiple of iterations at which chunks of a split loop start when its body is an innermost (SIMD) loop, so chunks share no cache line. */
 const INNERMOST_ALIGN = 16;
 
 const PAGE_BYTES = 65536;
@@ -113,7 +113,7 @@ function kernelSplits(kernel: Kernel, buffers: readonly BufferAccess[]): { tiled
   return { tiled: contractionParallelLoop(kernel, buffers), body: parallelLoop(kernel, buffers) };
 }
 
-/** The multiple of iterations that each thread's share of a split loop starts at. */
+/** Returns the multiple of iterations at which chunks of a kernel's split loop start. */
 function splitAlign(kernel: Kernel, split: ParallelLoop): number {
   const c = kernel.contraction;
   if (c !== undefined && c.outer.length === 0 && split.name === c.i.name) return ROWS;
@@ -144,7 +144,7 @@ export interface BuiltModule {
   scratchStride: number;
 }
 
-/** The kernel's work as the thread threshold counts it. */
+/** Returns the kernel's work as the thread threshold counts it. */
 function kernelWork(kernel: Kernel): number {
   return kernel.flops + kernel.bytes;
 }
@@ -216,7 +216,7 @@ function threadedRun(built: BuiltModule, input: BackendInput, calls: readonly Ke
   };
 }
 
-/** Returns a function that stops the pool, in a scope that holds nothing else, so that a finalizer may keep it. */
+/** Returns a function that stops the pool and captures nothing else, so that a finalizer may keep it without keeping the executable alive. */
 function disposer(pool: ThreadPool | undefined): () => void {
   return () => pool?.dispose();
 }

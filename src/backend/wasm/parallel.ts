@@ -1,6 +1,7 @@
-// Which loop of a kernel worker threads may share. A kernel is split only
-// along its outermost loop, and only when that loop's iterations write
-// disjoint elements and no iteration reads what another writes:
+// The analysis that picks the loop of a kernel that worker threads may
+// share. A kernel is split only along its outermost loop, and only when that
+// loop's iterations write disjoint elements and no iteration reads what
+// another writes:
 //
 //   for v in [0, n):          the kernel's only statement besides comments
 //     ... no assignment to a variable declared before the loop ...
@@ -107,7 +108,12 @@ class IndexAnalysis {
     if (op === 'neg') return { c: -a.c, lo: -a.hi, hi: -a.lo };
     if (a.c !== 0) return undefined;
     if (op === 'sign') return { c: 0, lo: -1, hi: 1 };
-    if (op === 'abs') return { c: 0, lo: a.lo >= 0 ? a.lo : a.hi <= 0 ? -a.hi : 0, hi: Math.max(Math.abs(a.lo), Math.abs(a.hi)) };
+    if (op === 'abs') {
+      const hi = Math.max(Math.abs(a.lo), Math.abs(a.hi));
+      if (a.lo >= 0) return { c: 0, lo: a.lo, hi };
+      if (a.hi <= 0) return { c: 0, lo: -a.hi, hi };
+      return { c: 0, lo: 0, hi };
+    }
     return op === 'floor' ? a : undefined;
   }
 
@@ -235,7 +241,7 @@ function assignedNames(body: readonly Stmt[], into = new Set<string>()): Set<str
   return into;
 }
 
-/** The single top-level loop of a kernel body, ignoring comments. */
+/** Returns the kernel body's only top-level statement besides comments when it is a loop. */
 export function outermostLoop(body: readonly Stmt[]): Extract<Stmt, { k: 'for' }> | undefined {
   const statements = body.filter((s) => s.k !== 'comment');
   const only = statements[0];
@@ -292,7 +298,7 @@ function nestLoops(ranges: readonly LoopRange[], body: Stmt[]): Stmt[] {
   return stmts;
 }
 
-/** The loops a contraction states: every output element sums its products into its own accumulator, then runs the epilogue. */
+/** Builds the loops that a contraction states: every output element sums its products into its own accumulator, then runs the epilogue. */
 function contractionBody(c: Contraction): Stmt[] {
   const product: Expr = { k: 'bin', t: c.t, op: 'mul', a: c.a, b: c.b };
   const sum: Stmt = { k: 'assign', name: c.acc, value: { k: 'bin', t: c.t, op: 'add', a: { k: 'var', t: c.t, name: c.acc }, b: product } };
