@@ -51,6 +51,8 @@ export interface Runner {
   readonly parallelLoops?: readonly ({ name: string; size: number } | undefined)[];
   /** Resolves once the worker threads have started, to the number of threads that split kernels run on. */
   ready?(): Promise<number>;
+  /** Returns the number of threads that split kernels run on now: 1 plus the workers that have started. */
+  activeThreads?(): number;
   /** Stops the runner's worker threads; later runs use the calling thread alone. */
   dispose?(): void;
 }

@@ -245,6 +245,15 @@ export class Executable {
   }
 
   /**
+   * The number of threads that split kernels run on now: 1 plus the worker
+   * threads that have started and not been disposed. It reaches `threads`
+   * once ready() resolves.
+   */
+  get activeThreads(): number {
+    return this.runner.activeThreads?.() ?? 1;
+  }
+
+  /**
    * Stops the executable's worker threads. The executable stays usable:
    * later runs compute the same results on the calling thread. Idle workers
    * do not keep the process alive, and an executable that is garbage

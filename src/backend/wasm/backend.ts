@@ -288,6 +288,7 @@ export function wasmBackend(options: WasmOptions = {}): Backend {
         threads: built.threads,
         parallelLoops: built.splits,
         ready: () => pool?.ready() ?? Promise.resolve(1),
+        activeThreads: () => pool?.activeThreads() ?? 1,
         dispose: disposer(pool),
       };
     },

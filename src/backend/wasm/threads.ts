@@ -230,6 +230,11 @@ export class ThreadPool {
     return this.readyPromise;
   }
 
+  /** Returns the number of threads that can take work now: the calling thread and the ready workers. */
+  activeThreads(): number {
+    return 1 + this.readyWorkers().length;
+  }
+
   private readyWorkers(): number[] {
     const ready: number[] = [];
     if (this.disposed) return ready;
