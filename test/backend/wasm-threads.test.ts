@@ -13,6 +13,9 @@ import { encodeModule } from '../../src/backend/wasm/encoder.ts';
 import { wasmFeatures } from '../../src/backend/wasm/features.ts';
 import { webAssembly } from '../../src/backend/wasm/host.ts';
 import { ThreadPool } from '../../src/backend/wasm/threads.ts';
+import { parallelLoop } from '../../src/backend/wasm/parallel.ts';
+import type { Kernel, Stmt } from '../../src/kernel/ir.ts';
+import { bin, fvar, iadd, imul, int, ivar, load, loop, num } from '../../src/kernel/ir.ts';
 import { expectIdentical } from './compare.ts';
 import { buildCase, graphCaseArbitrary } from './random-graphs.ts';
 
@@ -219,5 +222,70 @@ describe('wasm backend threads option', () => {
     expect(await exe.ready()).toBe(1);
     const a = Float32Array.from({ length: 36 }, (_, i) => i / 7);
     expectIdentical(exe.run({ a })[0]!, compile(node, { backend: 'wasm', threads: 1 }).run({ a })[0]!, 'fallback');
+  });
+});
+
+describe('parallel loop analysis', () => {
+  const f32 = (address: number) => ({ address, element: 'f32' as const });
+
+  function kernelOf(body: Stmt[], sizes: number[]): Kernel {
+    return {
+      name: 'k0',
+      nodes: [],
+      summary: '',
+      params: sizes.map((size, i) => ({ buffer: i, t: 'f32', size, access: i === sizes.length - 1 ? 'write' : 'read' })),
+      body,
+      flops: 0,
+      bytes: 0,
+      inPlaceSafe: false,
+    };
+  }
+
+  const i = ivar('i');
+  const j = ivar('j');
+
+  it('splits an elementwise loop', () => {
+    const body = [loop('i', 0, 10, [{ k: 'store', buf: 1, index: i, value: bin('mul', load(0, i, 'f32'), 2) } as Stmt])];
+    expect(parallelLoop(kernelOf(body, [10, 10]), [f32(0), f32(64)])).toEqual({ name: 'i', size: 10 });
+  });
+
+  it('splits rows that write disjoint blocks', () => {
+    const body = [loop('i', 0, 6, [loop('j', 0, 3, [{ k: 'store', buf: 1, index: iadd(imul(i, 3), j), value: load(0, j, 'f32') } as Stmt])])];
+    expect(parallelLoop(kernelOf(body, [3, 18]), [f32(0), f32(64)])).toEqual({ name: 'i', size: 6 });
+  });
+
+  it('rejects rows whose blocks overlap', () => {
+    const body = [loop('i', 0, 6, [loop('j', 0, 3, [{ k: 'store', buf: 1, index: iadd(imul(i, 2), j), value: load(0, j, 'f32') } as Stmt])])];
+    expect(parallelLoop(kernelOf(body, [3, 18]), [f32(0), f32(64)])).toBeUndefined();
+  });
+
+  it('rejects a reduction along the loop', () => {
+    const body: Stmt[] = [
+      { k: 'let', name: 'acc', t: 'f32', init: num(0, 'f32') },
+      loop('i', 0, 10, [{ k: 'assign', name: 'acc', value: bin('add', fvar('acc', 'f32'), load(0, i, 'f32')) }]),
+      { k: 'store', buf: 1, index: int(0), value: fvar('acc', 'f32') },
+    ];
+    expect(parallelLoop(kernelOf(body, [10, 1]), [f32(0), f32(64)])).toBeUndefined();
+  });
+
+  it('rejects a scratch row that every iteration reuses', () => {
+    const body = [loop('i', 0, 4, [
+      loop('j', 0, 3, [{ k: 'store', buf: 1, index: j, value: load(0, iadd(imul(i, 3), j), 'f32') } as Stmt]),
+      loop('j', 0, 3, [{ k: 'store', buf: 2, index: iadd(imul(i, 3), j), value: load(1, j, 'f32') } as Stmt]),
+    ])];
+    const kernel = kernelOf(body, [12, 3, 12]);
+    kernel.params[1]!.access = 'readwrite';
+    expect(parallelLoop(kernel, [f32(0), f32(64), f32(128)])).toBeUndefined();
+  });
+
+  it('rejects reading a neighbour of an aliased output', () => {
+    // out[i] = in[min(i + 1, 9)] with out and in at the same address.
+    const body = [loop('i', 0, 10, [{ k: 'store', buf: 1, index: i, value: load(0, bin('min', iadd(i, int(1)), int(9)), 'f32') } as Stmt])];
+    expect(parallelLoop(kernelOf(body, [10, 10]), [f32(0), f32(0)])).toBeUndefined();
+  });
+
+  it('accepts an in-place update at the same index', () => {
+    const body = [loop('i', 0, 10, [{ k: 'store', buf: 1, index: i, value: bin('mul', load(0, i, 'f32'), 2) } as Stmt])];
+    expect(parallelLoop(kernelOf(body, [10, 10]), [f32(0), f32(0)])).toEqual({ name: 'i', size: 10 });
   });
 });

@@ -43,6 +43,13 @@ function constant(v: number): Affine {
   return { c: 0, lo: v, hi: v };
 }
 
+/** Multiplies by a constant; 0 times an unbounded value is 0, not NaN. */
+function scale(a: Affine, factor: number): Affine {
+  if (factor === 0) return constant(0);
+  const ends = [a.lo * factor, a.hi * factor];
+  return { c: a.c * factor, lo: Math.min(...ends), hi: Math.max(...ends) };
+}
+
 function corners(a: Affine, b: Affine, f: (x: number, y: number) => number): Affine {
   const values = [f(a.lo, b.lo), f(a.lo, b.hi), f(a.hi, b.lo), f(a.hi, b.hi)].map((x) => (Number.isNaN(x) ? 0 : x));
   return { c: 0, lo: Math.min(...values), hi: Math.max(...values) };
@@ -128,8 +135,8 @@ class IndexAnalysis {
       case 'sub':
         return { c: a.c - b.c, lo: a.lo - b.hi, hi: a.hi - b.lo };
       case 'mul':
-        if (b.c === 0 && b.lo === b.hi) return { c: a.c * b.lo, lo: Math.min(a.lo * b.lo, a.hi * b.lo), hi: Math.max(a.lo * b.lo, a.hi * b.lo) };
-        if (a.c === 0 && a.lo === a.hi) return { c: b.c * a.lo, lo: Math.min(b.lo * a.lo, b.hi * a.lo), hi: Math.max(b.lo * a.lo, b.hi * a.lo) };
+        if (b.c === 0 && b.lo === b.hi) return scale(a, b.lo);
+        if (a.c === 0 && a.lo === a.hi) return scale(b, a.lo);
         return a.c === 0 && b.c === 0 ? corners(a, b, (x, y) => x * y) : undefined;
       case 'max':
       case 'min': {
@@ -286,7 +293,8 @@ export function parallelLoop(kernel: Kernel, buffers: readonly BufferAccess[]): 
       if (!overlaps(buf, w)) continue;
       const block = blocks.get(w)!;
       const same = buffers[buf]!.address === buffers[w]!.address && buffers[buf]!.element === buffers[w]!.element;
-      if (!same || index === undefined || index.c !== block.stride || index.lo < block.hi + 1 - block.stride || index.hi > block.lo + block.stride - 1) return undefined;
+      if (!same || index === undefined || index.c !== block.stride || !Number.isFinite(index.lo) || !Number.isFinite(index.hi)) return undefined;
+      if (index.lo < block.hi + 1 - block.stride || index.hi > block.lo + block.stride - 1) return undefined;
     }
   }
   return { name: loop.v, size: loop.to.v };
