@@ -50,11 +50,12 @@ export interface WasmOptions {
 }
 
 /**
- * Default of `threadThreshold`. Waking a worker and waiting for it cost 25
- * to 65 microseconds per split kernel, measured with bench/threads.ts on a
- * 2-core AMD EPYC under load from other processes, where one thread does
- * about 40,000 flops + bytes per microsecond. A kernel pays for splitting
- * in two from about 100 microseconds on: 2^22 flops + bytes.
+ * Default of `threadThreshold`, from bench/threads.ts on a 2-core AMD EPYC
+ * under load from other processes. An elementwise kernel of 2^16 elements
+ * (about 10^6 flops + bytes) took 13 to 27 microseconds on one thread and
+ * 30 to 50 on two, since a parked worker takes tens of microseconds to
+ * wake. At 2^18 elements (4 * 10^6) it took 90 to 135 on one thread and 67
+ * to 69 on two. So a kernel pays for a split from about 2^22 flops + bytes.
  */
 export const THREAD_THRESHOLD = 1 << 22;
 
@@ -87,7 +88,10 @@ function splitBody(body: readonly Stmt[], split: ParallelLoop): Stmt[] {
   return body.map((s) => (s.k === 'for' && s.v === split.name ? { ...s, from: ivar(THREAD_PARAMS[0]!), to: ivar(THREAD_PARAMS[1]!) } : s));
 }
 
-/** Lowers one kernel to a function with no params; the hooks for SIMD come from `lowering`. */
+/**
+ * Lowers one kernel to a function with no params, or with the range params
+ * in a threaded module. The hooks for SIMD come from `lowering`.
+ */
 export function lowerKernel(kernel: Kernel, lowering: KernelLowering): DefinedFunction {
   const fb = lowering.threaded === true
     ? new FunctionBuilder(kernel.name, { params: ['i32', 'i32', 'i32'], results: [] }, THREAD_PARAMS)
@@ -200,6 +204,8 @@ export function buildModule(input: BackendInput, options: WasmOptions, base = 0)
   // Each thread packs into its own scratch region, 64-byte aligned so that threads share no cache line.
   const threads = threaded ? requested : 1;
   const scratchStride = Math.ceil(scratchBytes / 64) * 64;
+  // A module whose kernels all ended up unsplit (register tiles that no analysis could split) needs no threads.
+  if (threaded && splits.every((s) => s === undefined)) return buildModule(input, { ...options, threads: 1 }, base);
   const pages = Math.max(1, Math.ceil((scratchAddress + threads * scratchStride) / PAGE_BYTES));
   const memory = { module: 'env', field: 'memory', minPages: pages, maxPages: pages, ...(threaded ? { shared: true } : {}) };
   const description: ModuleDescription = { memory, imports, functions };
