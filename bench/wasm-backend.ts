@@ -1,5 +1,6 @@
-// Times slope's wasm backend (SIMD and scalar) against its JS backend on
-// the benchmark's workloads W1 to W5, with its protocol. Inputs are float32,
+// Times slope's wasm backend (SIMD on 1 thread and on the default thread
+// count, scalar on the default) against its JS backend on the benchmark's
+// workloads W1 to W5, with its protocol. Inputs are float32,
 // uniform in [-1, 1] from a seeded PRNG. Each variant gets 3 warm-up runs,
 // then the median of 10 timed runs of exe.run(), which includes copying
 // feeds in and outputs out. Workloads
@@ -9,6 +10,7 @@
 //
 // Progress goes to stderr, the table (or JSON) to stdout.
 
+import { availableParallelism } from 'node:os';
 import { compile, grad, graph, Rng } from '../src/index.ts';
 import type { Executable, Feeds, Node, ParamUpdate } from '../src/index.ts';
 
@@ -104,10 +106,13 @@ const workloads: Workload[] = [
   },
 ];
 
+// The default thread count is one per core; the labels name it, so that wasm-simd-1t and wasm-simd-2t compare on a 2-core machine.
+const cores = availableParallelism();
 const variants = [
   { label: 'js', options: { backend: 'js' as const } },
-  { label: 'wasm-simd', options: { backend: 'wasm' as const } },
-  { label: 'wasm-scalar', options: { backend: 'wasm' as const, simd: false } },
+  { label: 'wasm-simd-1t', options: { backend: 'wasm' as const, threads: 1 } },
+  { label: `wasm-simd-${cores}t`, options: { backend: 'wasm' as const } },
+  { label: `wasm-scalar-${cores}t`, options: { backend: 'wasm' as const, simd: false } },
 ];
 
 function median(values: number[]): number {
@@ -148,7 +153,10 @@ for (const w of workloads) {
   for (const v of variants) {
     process.stderr.write(`${w.id} ${v.label}...\n`);
     const exe = compile(built.outputs, { ...v.options, ...(built.updates === undefined ? {} : { updates: built.updates }) });
+    // Worker threads start asynchronously; runs before then use the calling thread alone.
+    await exe.ready();
     const ms = time(exe, built.feeds);
+    exe.dispose();
     if (v.label === 'js') jsMs = ms;
     rows.push({ workload: `${w.id} ${w.name}`, variant: v.label, ms, gflops: w.flops === undefined ? undefined : w.flops / ms / 1e6, ratioToJs: ms / jsMs });
   }
@@ -157,9 +165,9 @@ for (const w of workloads) {
 if (process.argv.includes('--json')) {
   process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
 } else {
-  process.stdout.write(`${'workload'.padEnd(22)} ${'variant'.padEnd(12)} ${'ms'.padStart(9)} ${'GFLOP/s'.padStart(8)} ${'vs js'.padStart(6)}\n`);
+  process.stdout.write(`${'workload'.padEnd(22)} ${'variant'.padEnd(15)} ${'ms'.padStart(9)} ${'GFLOP/s'.padStart(8)} ${'vs js'.padStart(6)}\n`);
   for (const r of rows) {
     const gflops = r.gflops === undefined ? '' : r.gflops.toFixed(2);
-    process.stdout.write(`${r.workload.padEnd(22)} ${r.variant.padEnd(12)} ${r.ms.toFixed(2).padStart(9)} ${gflops.padStart(8)} ${r.ratioToJs.toFixed(3).padStart(6)}\n`);
+    process.stdout.write(`${r.workload.padEnd(22)} ${r.variant.padEnd(15)} ${r.ms.toFixed(2).padStart(9)} ${gflops.padStart(8)} ${r.ratioToJs.toFixed(3).padStart(6)}\n`);
   }
 }

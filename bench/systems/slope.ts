@@ -1,7 +1,8 @@
 // Slope's rows in the benchmark, built from slope's public API
 // (`src/index.ts`), which is loaded lazily so the benchmark runs in any
 // checkout. There is one row per backend that compile() accepts
-// ('slope-js', 'slope-wasm'); each `setup` builds the workload's graph with
+// ('slope-js', 'slope-wasm'), and slope-wasm-1t runs the wasm backend on one
+// thread. Each `setup` builds the workload's graph with
 // examples/workloads.ts, and `compile` times compile() for W6.
 
 import type { BackendName, Executable } from '../../src/index.ts';
@@ -57,8 +58,13 @@ function availableBackends(api: SlopeApi): BackendName[] {
   });
 }
 
-/** Builds a workload's graph, compiles it for one backend and wraps it as a Prepared run. */
-function prepare(api: SlopeApi, backend: BackendName, id: WorkloadId, inputs: Inputs): Prepared {
+/**
+ * Builds a workload's graph, compiles it for one backend and wraps it as a
+ * Prepared run. `threads` is the wasm backend's option, unset for its
+ * default. Outside W6 it compiles here and waits for the worker threads to
+ * start, so that the timed runs use them.
+ */
+async function prepare(api: SlopeApi, backend: BackendName, id: WorkloadId, inputs: Inputs, threads?: number): Promise<Prepared> {
   const target = id === 'W6' ? 'W4' : id;
   const built = buildWorkload(target);
   const feeds: Record<string, Float32Array> = {};
@@ -71,7 +77,8 @@ function prepare(api: SlopeApi, backend: BackendName, id: WorkloadId, inputs: In
   let liveFeeds: Record<string, Float32Array> = feeds;
   const build = () => {
     const start = performance.now();
-    exe = api.compile(built.outputs, { backend, params, ...(built.updates === undefined ? {} : { updates: built.updates }) });
+    exe?.dispose();
+    exe = api.compile(built.outputs, { backend, params, ...(threads === undefined ? {} : { threads }), ...(built.updates === undefined ? {} : { updates: built.updates }) });
     const ms = performance.now() - start;
     // Inputs are written into the executable's memory once, as the peers upload their tensors once at setup.
     liveFeeds = Object.fromEntries(Object.entries(feeds).map(([name, data]) => {
@@ -82,6 +89,7 @@ function prepare(api: SlopeApi, backend: BackendName, id: WorkloadId, inputs: In
     return ms;
   };
   const executable = () => exe ?? (build(), exe!);
+  if (id !== 'W6') await executable().ready();
   return {
     compile: async () => build(),
     run: () => {
@@ -94,6 +102,7 @@ function prepare(api: SlopeApi, backend: BackendName, id: WorkloadId, inputs: In
       const { peakBytes, boundBytes } = executable().memory;
       return { peakBytes, requiredBytes: boundBytes };
     },
+    dispose: () => exe?.dispose(),
   };
 }
 
@@ -138,19 +147,23 @@ async function prepareEpoch(backend: BackendName): Promise<Prepared> {
 }
 
 /**
- * Creates one system per slope backend that compile() accepts. W7, a whole
- * training epoch, runs on the wasm backend only: on the JS backend its 13
- * runs would take several minutes.
+ * Creates one system per slope backend that compile() accepts, and for the
+ * wasm backend a second row, slope-wasm-1t, on one thread where slope-wasm
+ * uses the default (one per core), so that one run shows what the threads
+ * gain. W7, a whole training epoch, runs on the default wasm row only: on
+ * the JS backend its 13 runs would take several minutes.
  */
 function createBackendSystems(api: SlopeApi): System[] | string {
   const backends = availableBackends(api);
   if (backends.length === 0) return 'compile() accepts neither the js nor the wasm backend';
-  return backends.map((backend) => ({
-    name: `slope-${backend}`,
+  const rows: { backend: BackendName; name: string; threads?: number }[] = backends.map((backend) => ({ backend, name: `slope-${backend}` }));
+  if (backends.includes('wasm')) rows.push({ backend: 'wasm', name: 'slope-wasm-1t', threads: 1 });
+  return rows.map(({ backend, name, threads }) => ({
+    name,
     group: 'slope',
-    supports: (id: WorkloadId) => id !== 'W7' || backend === 'wasm',
+    supports: (id: WorkloadId) => id !== 'W7' || (backend === 'wasm' && threads === undefined),
     init: async () => {},
-    setup: async (id: WorkloadId, inputs: Inputs) => (id === 'W7' ? prepareEpoch(backend) : prepare(api, backend, id, inputs)),
+    setup: async (id: WorkloadId, inputs: Inputs) => (id === 'W7' ? prepareEpoch(backend) : prepare(api, backend, id, inputs, threads)),
     dispose: async () => {},
   }));
 }

@@ -45,6 +45,16 @@ export interface Runner {
   run(): void;
   /** Runs one kernel, by its index in execution order; used to time kernels one by one. */
   runKernel(index: number): void;
+  /** Threads that the kernels are compiled for: 1 unless the wasm backend built a threaded module. */
+  readonly threads?: number;
+  /** Per kernel, the loop whose iterations threads share, or undefined for a kernel that one thread runs. */
+  readonly parallelLoops?: readonly ({ name: string; size: number } | undefined)[];
+  /** Resolves once the worker threads have started, to the number of threads that split kernels run on. */
+  ready?(): Promise<number>;
+  /** Returns the number of threads that split kernels run on now: 1 plus the workers that have started. */
+  activeThreads?(): number;
+  /** Stops the runner's worker threads; later runs use the calling thread alone. */
+  dispose?(): void;
 }
 
 export interface Backend {

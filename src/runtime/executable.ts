@@ -34,6 +34,20 @@ export interface CompileOptions extends PipelineOptions {
    */
   simd?: boolean;
   /**
+   * wasm backend only: threads that share the work of large kernels, the
+   * calling thread included, as a positive integer; 1 runs every kernel on
+   * the calling thread. Default: the number of cores. Threads need Node.js
+   * worker_threads and WebAssembly shared memory; without them kernels run
+   * on the calling thread.
+   */
+  threads?: number;
+  /**
+   * wasm backend only: the minimum work (flops + bytes of one run) of a
+   * kernel that threads share. Smaller kernels run on the calling thread
+   * alone. Default 2^22, about 100 microseconds of work on one thread.
+   */
+  threadThreshold?: number;
+  /**
    * Param updates run with every call: after the outputs are computed, each
    * param takes its new value. This is how an optimizer step is compiled into
    * a training executable.
@@ -54,6 +68,8 @@ export interface KernelInfo {
   source: string;
   /** The function in the WebAssembly text format; wasm backend only. */
   wat?: string;
+  /** The loop whose iterations the threads share; unset when one thread runs the kernel. */
+  parallelLoop?: { name: string; size: number };
   flops: number;
   bytes: number;
   ir: Kernel;
@@ -76,13 +92,31 @@ function prepareWithinLimits(backend: Backend, peakBytes: number, prepare: () =>
   }
 }
 
+/** The largest `threads` value accepted; a worker thread costs a few megabytes even when idle. */
+const MAX_THREADS = 256;
+
+function validateThreadOptions(options: CompileOptions): void {
+  const { threads, threadThreshold } = options;
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {
+    throw new BackendError(`Error in compile: threads must be an integer from 1 to ${MAX_THREADS} (1 runs every kernel on the calling thread), got ${typeof threads === 'number' ? threads : JSON.stringify(threads)}`);
+  }
+  if (threadThreshold !== undefined && !(typeof threadThreshold === 'number' && threadThreshold >= 0 && !Number.isNaN(threadThreshold))) {
+    throw new BackendError(`Error in compile: threadThreshold must be a number >= 0 (the minimum flops + bytes of a kernel that threads share), got ${typeof threadThreshold === 'number' ? threadThreshold : JSON.stringify(threadThreshold)}`);
+  }
+}
+
 function selectBackend(options: CompileOptions): Backend {
   const name = options.backend ?? 'js';
+  validateThreadOptions(options);
   switch (name) {
     case 'js':
       return jsBackend;
     case 'wasm':
-      return wasmBackend(options.simd === undefined ? {} : { simd: options.simd });
+      return wasmBackend({
+        ...(options.simd === undefined ? {} : { simd: options.simd }),
+        ...(options.threads === undefined ? {} : { threads: options.threads }),
+        ...(options.threadThreshold === undefined ? {} : { threadThreshold: options.threadThreshold }),
+      });
     default:
       throw new BackendError(`Error in compile: unknown backend ${JSON.stringify(name)}; available: ${BACKEND_NAMES.join(', ')}`);
   }
@@ -96,6 +130,9 @@ function describeNodes(kernel: Kernel, graph: Graph): string[] {
   }
   return lines;
 }
+
+/** Stops the worker threads of executables that were garbage collected without dispose(). */
+const RUNNER_FINALIZER = new FinalizationRegistry<() => void>((dispose) => dispose());
 
 export class Executable {
   readonly backend: BackendName;
@@ -158,6 +195,7 @@ export class Executable {
       describe: (k) => describeNodes(k, this.graph),
     }));
     this.moduleBytes = this.runner.moduleBytes;
+    if (this.runner.dispose !== undefined) RUNNER_FINALIZER.register(this, this.runner.dispose);
     for (const placement of memory.placements.values()) {
       const dtype = placement.id >= 0 ? this.graph.nodes[placement.id]!.dtype : SCRATCH_DTYPES[placement.t];
       this.views.set(placement.id, typedView(dtype, this.runner.buffer, this.runner.base + placement.byteOffset, placement.size));
@@ -167,7 +205,9 @@ export class Executable {
     // Texts are read through getters: the wasm backend prints its WAT only when someone reads it.
     this.kernels = kernels.map((k, i) => {
       const text = this.runner.kernels[i]!;
+      const parallelLoop = this.runner.parallelLoops?.[i];
       return {
+        ...(parallelLoop === undefined ? {} : { parallelLoop }),
         name: k.name,
         backend: this.backend,
         nodes: k.nodes,
@@ -183,6 +223,44 @@ export class Executable {
         ir: k,
       };
     });
+  }
+
+  /**
+   * Threads the kernels are compiled for: more than 1 only on the wasm
+   * backend when worker threads exist and some kernel is large enough to
+   * split (see `threadThreshold`).
+   */
+  get threads(): number {
+    return this.runner.threads ?? 1;
+  }
+
+  /**
+   * Resolves once the worker threads have started, to the number of
+   * threads that split kernels run on. Runs before then are correct but
+   * use the calling thread alone. The result is 1 when no threads were
+   * started. It rejects with a BackendError when a worker failed to start.
+   */
+  ready(): Promise<number> {
+    return this.runner.ready?.() ?? Promise.resolve(1);
+  }
+
+  /**
+   * The number of threads that split kernels run on now: 1 plus the worker
+   * threads that have started and not been disposed. It reaches `threads`
+   * once ready() resolves.
+   */
+  get activeThreads(): number {
+    return this.runner.activeThreads?.() ?? 1;
+  }
+
+  /**
+   * Stops the executable's worker threads. The executable stays usable:
+   * later runs compute the same results on the calling thread. Idle workers
+   * do not keep the process alive, and an executable that is garbage
+   * collected stops its workers too, so call this to free them early.
+   */
+  dispose(): void {
+    this.runner.dispose?.();
   }
 
   /** The whole WebAssembly module as text; wasm backend only. */

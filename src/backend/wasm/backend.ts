@@ -3,13 +3,19 @@
 // memory plan starts at address 0 of that memory, so buffer addresses are
 // constants in the code. Scratch space for packed matrix panels follows it.
 //
+// With threads, kernels take the range of their split loop and a scratch
+// offset as params, and the memory is shared. Worker threads (threads.ts)
+// run part of each split kernel, and parallel.ts decides which loop a kernel
+// splits along.
+//
 // NOTE: compile() is synchronous, so the module is compiled with
 // `new WebAssembly.Module`. Browsers may reject synchronous compilation of
 // large modules on the main thread; there, compile in a worker.
 
 import { BackendError } from '../../errors.ts';
 import type { DType } from '../../graph/dtype.ts';
-import type { Kernel } from '../../kernel/ir.ts';
+import type { Kernel, Stmt } from '../../kernel/ir.ts';
+import { ivar } from '../../kernel/ir.ts';
 import type { Backend, BackendInput, KernelText, Runner } from '../backend.ts';
 import type { DefinedFunction, ImportedFunction, ModuleDescription } from './encoder.ts';
 import { encodeModule } from './encoder.ts';
@@ -20,7 +26,11 @@ import type { BufferAccess, ElementType, LoweringContext, MathImport } from './s
 import { MATH_IMPORTS, ScalarEmitter } from './scalar.ts';
 import type { ModuleMathOp } from './math.ts';
 import { mathFunction } from './math.ts';
-import { emitContraction } from './contraction.ts';
+import { emitContraction, ROWS } from './contraction.ts';
+import type { ParallelLoop } from './parallel.ts';
+import { contractionParallelLoop, outermostLoop, parallelLoop } from './parallel.ts';
+import type { KernelCall } from './threads.ts';
+import { defaultThreadCount, ThreadPool, workerThreadsAvailable } from './threads.ts';
 import { vectorizeLoop } from './vector.ts';
 import { printFunction, printModule } from './wat.ts';
 
@@ -29,7 +39,28 @@ export interface WasmOptions {
   simd?: boolean;
   /** false computes float32 exp, log, tanh and their kin through the host's float64 Math functions. Default true. */
   moduleMath?: boolean;
+  /**
+   * Threads that share the work of large kernels, the calling thread
+   * included; 1 runs every kernel on the calling thread. Default: the
+   * number of cores (os.availableParallelism() in Node.js).
+   */
+  threads?: number;
+  /** The minimum work (flops + bytes) of a kernel that threads share; smaller kernels run on the calling thread. */
+  threadThreshold?: number;
 }
+
+/**
+ * Default of `threadThreshold`, from bench/threads.ts on a 2-core AMD EPYC
+ * under load from other processes. An elementwise kernel of 2^16 elements
+ * (about 10^6 flops + bytes) took 13 to 27 microseconds on one thread and
+ * 30 to 50 on two, since a parked worker takes tens of microseconds to
+ * wake. At 2^18 elements (4 * 10^6) it took 90 to 135 on one thread and 67
+ * to 69 on two. So a kernel pays for a split from about 2^22 flops + bytes.
+ */
+export const THREAD_THRESHOLD = 1 << 22;
+
+/** The multiple of iterations at which chunks of a split loop start when its body is an innermost (SIMD) loop, so chunks share no cache line. */
+const INNERMOST_ALIGN = 16;
 
 const PAGE_BYTES = 65536;
 const ELEMENT: Record<DType, ElementType> = { float32: 'f32', float64: 'f64', int32: 'i32', bool: 'u8' };
@@ -42,16 +73,58 @@ export interface KernelLowering {
   scratchAddress: number;
   /** Records how many scratch bytes the kernel uses. */
   useScratch(bytes: number): void;
+  /** True in a threaded module: the function takes (range.from, range.to, scratch.offset). */
+  threaded?: boolean;
+  /** Loops that threads may share when the kernel runs as register tiles, or as its body. */
+  splits?: { tiled: ParallelLoop | undefined; body: ParallelLoop | undefined };
+  /** Records the loop that the emitted function's range params bound; not called when the function ignores them. */
+  useSplit?(split: ParallelLoop): void;
 }
 
-/** Lowers one kernel to a function with no params; the hooks for SIMD come from `lowering`. */
+const THREAD_PARAMS = ['range.from', 'range.to', 'scratch.offset'];
+
+/** Bounds the kernel body's outermost loop by the range params. */
+function splitBody(body: readonly Stmt[], split: ParallelLoop): Stmt[] {
+  return body.map((s) => (s.k === 'for' && s.v === split.name ? { ...s, from: ivar(THREAD_PARAMS[0]!), to: ivar(THREAD_PARAMS[1]!) } : s));
+}
+
+/**
+ * Lowers one kernel to a function with no params, or with the range params
+ * in a threaded module. The hooks for SIMD come from `lowering`.
+ */
 export function lowerKernel(kernel: Kernel, lowering: KernelLowering): DefinedFunction {
-  const fb = new FunctionBuilder(kernel.name, { params: [], results: [] });
+  const fb = lowering.threaded === true
+    ? new FunctionBuilder(kernel.name, { params: ['i32', 'i32', 'i32'], results: [] }, THREAD_PARAMS)
+    : new FunctionBuilder(kernel.name, { params: [], results: [] });
   const emitter = new ScalarEmitter(fb, lowering.context);
   if (lowering.simd) emitter.loopHook = vectorizeLoop;
-  const tiled = lowering.simd && kernel.contraction !== undefined && emitContraction(kernel.contraction, { emitter, scratchAddress: lowering.scratchAddress, useScratch: lowering.useScratch });
-  if (!tiled) emitter.statements(kernel.body);
+  const range = { from: ivar(THREAD_PARAMS[0]!), to: ivar(THREAD_PARAMS[1]!), scratchOffset: ivar(THREAD_PARAMS[2]!) };
+  const tiledSplit = lowering.splits?.tiled;
+  const tiled = lowering.simd && kernel.contraction !== undefined && emitContraction(kernel.contraction, {
+    emitter,
+    scratchAddress: lowering.scratchAddress,
+    useScratch: lowering.useScratch,
+    ...(tiledSplit === undefined ? {} : { split: range }),
+  });
+  const split = tiled ? tiledSplit : lowering.splits?.body;
+  if (!tiled) emitter.statements(split === undefined ? kernel.body : splitBody(kernel.body, split));
+  if (split !== undefined) lowering.useSplit?.(split);
   return fb.finish(kernel.name);
+}
+
+/** Returns the loops that threads may share in a kernel, as register tiles and as its body. */
+function kernelSplits(kernel: Kernel, buffers: readonly BufferAccess[]): { tiled: ParallelLoop | undefined; body: ParallelLoop | undefined } {
+  return { tiled: contractionParallelLoop(kernel, buffers), body: parallelLoop(kernel, buffers) };
+}
+
+/** Returns the multiple of iterations at which chunks of a kernel's split loop start. */
+function splitAlign(kernel: Kernel, split: ParallelLoop): number {
+  const c = kernel.contraction;
+  if (c !== undefined && c.outer.length === 0 && split.name === c.i.name) return ROWS;
+  const loop = outermostLoop(kernel.body);
+  if (loop === undefined || loop.v !== split.name) return 1;
+  const nested = loop.body.some((s) => s.k === 'for' || s.k === 'if');
+  return nested ? 1 : INNERMOST_ALIGN;
 }
 
 function bufferAccesses(kernel: Kernel, input: BackendInput, base: number): BufferAccess[] {
@@ -67,20 +140,43 @@ export interface BuiltModule {
   description: ModuleDescription;
   bytes: Uint8Array;
   pages: number;
+  /** Per kernel, the loop that threads split; all undefined in a single-threaded module. */
+  splits: (ParallelLoop | undefined)[];
+  /** Threads the module is built for: 1, or the requested count when some kernel splits. */
+  threads: number;
+  /** Element offset (4-byte units) between the scratch regions of consecutive threads. */
+  scratchStride: number;
 }
 
-/** Builds the module for a set of kernels whose arena starts at `base`. */
+/** Returns the kernel's work as the thread threshold counts it. */
+function kernelWork(kernel: Kernel): number {
+  return kernel.flops + kernel.bytes;
+}
+
+/**
+ * Builds the module for a set of kernels whose arena starts at `base`. It
+ * is threaded when threads > 1, the engine has shared memory, Node.js
+ * worker threads exist and at least one kernel is split; otherwise it is
+ * the single-threaded module, with kernels that take no params.
+ */
 export function buildModule(input: BackendInput, options: WasmOptions, base = 0): BuiltModule {
   const features = wasmFeatures();
   const simd = (options.simd ?? true) && features.simd;
+  const requested = options.threads ?? defaultThreadCount();
+  const threshold = options.threadThreshold ?? THREAD_THRESHOLD;
+  const accesses = input.kernels.map((kernel) => bufferAccesses(kernel, input, base));
+  const candidates = input.kernels.map((kernel, k) => (kernelWork(kernel) >= threshold ? kernelSplits(kernel, accesses[k]!) : undefined));
+  const threaded = requested > 1 && features.threads && workerThreadsAvailable() && candidates.some((s) => s?.tiled !== undefined || s?.body !== undefined);
+  const splits: (ParallelLoop | undefined)[] = input.kernels.map(() => undefined);
+
   const used = new Set<MathImport>();
   const mathFunctions = new Set<string>();
   const scratchAddress = Math.ceil((base + input.memory.peakBytes) / 64) * 64;
   let scratchBytes = 0;
-  const functions = input.kernels.map((kernel) =>
+  const functions = input.kernels.map((kernel, k) =>
     lowerKernel(kernel, {
       context: {
-        buffers: bufferAccesses(kernel, input, base),
+        buffers: accesses[k]!,
         useImport: (name) => used.add(name),
         useMathFunction: (op, vector) => mathFunctions.add(`${op}:${vector}`),
         moduleMath: options.moduleMath ?? true,
@@ -89,6 +185,11 @@ export function buildModule(input: BackendInput, options: WasmOptions, base = 0)
       scratchAddress,
       useScratch: (bytes) => {
         scratchBytes = Math.max(scratchBytes, bytes);
+      },
+      threaded,
+      ...(threaded && candidates[k] !== undefined ? { splits: candidates[k] } : {}),
+      useSplit: (split) => {
+        splits[k] = split;
       },
     }));
   const imports: ImportedFunction[] = [...used].sort().map((name) => {
@@ -100,9 +201,30 @@ export function buildModule(input: BackendInput, options: WasmOptions, base = 0)
     return mathFunction(op as ModuleMathOp, vector === 'true');
   });
   functions.push(...helpers);
-  const pages = Math.max(1, Math.ceil((scratchAddress + scratchBytes) / PAGE_BYTES));
-  const description: ModuleDescription = { memory: { module: 'env', field: 'memory', minPages: pages, maxPages: pages }, imports, functions };
-  return { description, bytes: encodeModule(description), pages };
+  // Each thread packs into its own scratch region, 64-byte aligned so that threads share no cache line.
+  const threads = threaded ? requested : 1;
+  const scratchStride = Math.ceil(scratchBytes / 64) * 64;
+  // A module whose kernels all ended up unsplit (register tiles that no analysis could split) needs no threads.
+  if (threaded && splits.every((s) => s === undefined)) return buildModule(input, { ...options, threads: 1 }, base);
+  const pages = Math.max(1, Math.ceil((scratchAddress + threads * scratchStride) / PAGE_BYTES));
+  const memory = { module: 'env', field: 'memory', minPages: pages, maxPages: pages, ...(threaded ? { shared: true } : {}) };
+  const description: ModuleDescription = { memory, imports, functions };
+  return { description, bytes: encodeModule(description), pages, splits, threads, scratchStride: scratchStride / 4 };
+}
+
+/** Runs the kernels of a threaded module: split ones through the pool, the others on the calling thread. */
+function threadedRun(built: BuiltModule, input: BackendInput, calls: readonly KernelCall[], pool: ThreadPool): (index: number) => void {
+  const aligns = input.kernels.map((kernel, k) => (built.splits[k] === undefined ? 1 : splitAlign(kernel, built.splits[k]!)));
+  return (index) => {
+    const split = built.splits[index];
+    if (split === undefined) calls[index]!(0, 0, 0);
+    else pool.run(index, calls[index]!, split.size, aligns[index]!);
+  };
+}
+
+/** Returns a function that stops the pool and captures nothing else, so that a finalizer may keep it without keeping the executable alive. */
+function disposer(pool: ThreadPool | undefined): () => void {
+  return () => pool?.dispose();
 }
 
 export function wasmBackend(options: WasmOptions = {}): Backend {
@@ -118,11 +240,23 @@ export function wasmBackend(options: WasmOptions = {}): Backend {
       } catch (error) {
         throw new Error(`internal: the WebAssembly module that slope emitted does not compile: ${(error as Error).message}`);
       }
-      const memory = new api.Memory({ initial: built.pages, maximum: built.pages });
+      const threaded = built.threads > 1;
+      const memory = new api.Memory({ initial: built.pages, maximum: built.pages, ...(threaded ? { shared: true } : {}) });
       const mathImports: Record<string, unknown> = {};
       for (const f of built.description.imports) mathImports[f.field] = Math[f.field as keyof Math];
       const instance = new api.Instance(module, { env: { memory }, Math: mathImports });
-      const calls = input.kernels.map((k) => instance.exports[k.name] as () => void);
+      const calls = input.kernels.map((k) => instance.exports[k.name] as KernelCall);
+      const pool = threaded
+        ? new ThreadPool({
+          module,
+          memory,
+          kernels: input.kernels.map((k) => k.name),
+          mathFields: built.description.imports.map((f) => f.field),
+          workers: built.threads - 1,
+          scratchStride: built.scratchStride,
+        })
+        : undefined;
+      const runKernel = pool === undefined ? (index: number) => (calls[index] as () => void)() : threadedRun(built, input, calls, pool);
       // WAT is printed on first read, since most runs never look at it.
       const texts: KernelText[] = input.kernels.map((k, i) => {
         let wat: string | undefined;
@@ -149,10 +283,19 @@ export function wasmBackend(options: WasmOptions = {}): Backend {
             return kernel === undefined ? [] : input.describe(kernel);
           }));
         },
-        run: () => {
-          for (const call of calls) call();
-        },
-        runKernel: (index) => calls[index]!(),
+        run: pool === undefined
+          ? () => {
+            for (const call of calls) (call as () => void)();
+          }
+          : () => {
+            for (let index = 0; index < calls.length; index++) runKernel(index);
+          },
+        runKernel,
+        threads: built.threads,
+        parallelLoops: built.splits,
+        ready: () => pool?.ready() ?? Promise.resolve(1),
+        activeThreads: () => pool?.activeThreads() ?? 1,
+        dispose: disposer(pool),
       };
     },
   };

@@ -26,7 +26,7 @@ import { ScalarEmitter } from './scalar.ts';
 import { F32X4, vectorizeLoop, VectorBody } from './vector.ts';
 
 /** Rows of a register tile. */
-const ROWS = 4;
+export const ROWS = 4;
 /** v128 columns of a register tile: 4 * VECTORS output columns. */
 const VECTORS = 2;
 
@@ -155,6 +155,12 @@ export interface ContractionTarget {
   /** Byte address of scratch memory that the kernel may use. */
   scratchAddress: number;
   useScratch(bytes: number): void;
+  /**
+   * Set when threads share the kernel: the range of the first outer loop
+   * (of i when there is none) that this call computes, and the element
+   * offset of this thread's own scratch region from `scratchAddress`.
+   */
+  split?: { from: Expr; to: Expr; scratchOffset: Expr };
 }
 
 /** Emits a contraction as SIMD register tiles; returns false, having emitted nothing, when it does not apply. */
@@ -177,6 +183,7 @@ export function emitContraction(c: Contraction, target: ContractionTarget): bool
   const packA = a === undefined;
   const packB = b === undefined;
   let scratch = target.scratchAddress;
+  const scratchOffset = target.split?.scratchOffset ?? int(0);
   // A factor that does not depend on the outer loops is packed once, before them.
   const outerNames = new Set(c.outer.map((o) => o.name));
   const pack: { stmts: () => Stmt[]; outer: boolean }[] = [];
@@ -188,8 +195,8 @@ export function emitContraction(c: Contraction, target: ContractionTarget): bool
     const iMajor = sourceCoefficient(c.a, c.i.name) !== 1;
     const flat = flatReduceIndex(c.reduce);
     const i = ivar(c.i.name);
-    a = iMajor ? { buf, offset: int(0), rowStride: k, reduceStride: 1 } : { buf, offset: int(0), rowStride: 1, reduceStride: m };
-    const store: Stmt = { k: 'store', buf, index: iMajor ? iadd(imul(i, k), flat) : iadd(imul(flat, m), i), value: c.a };
+    a = iMajor ? { buf, offset: scratchOffset, rowStride: k, reduceStride: 1 } : { buf, offset: scratchOffset, rowStride: 1, reduceStride: m };
+    const store: Stmt = { k: 'store', buf, index: iadd(scratchOffset, iMajor ? iadd(imul(i, k), flat) : iadd(imul(flat, m), i)), value: c.a };
     const order = iMajor ? [c.i, ...c.reduce] : [...c.reduce, c.i];
     pack.push({ stmts: () => [nestLoops(order, [store])], outer: mentions(c.a, outerNames) });
   }
@@ -197,8 +204,8 @@ export function emitContraction(c: Contraction, target: ContractionTarget): bool
     const buf = buffers.length;
     buffers.push({ address: scratch, element: 'f32' });
     scratch += Math.ceil((k * n * 4) / 16) * 16;
-    b = { buf, offset: int(0), rowStride: 1, reduceStride: n };
-    const store: Stmt = { k: 'store', buf, index: iadd(imul(flatReduceIndex(c.reduce), n), ivar(c.j.name)), value: c.b };
+    b = { buf, offset: scratchOffset, rowStride: 1, reduceStride: n };
+    const store: Stmt = { k: 'store', buf, index: iadd(scratchOffset, imul(flatReduceIndex(c.reduce), n), ivar(c.j.name)), value: c.b };
     pack.push({ stmts: () => [nestLoops([...c.reduce, c.j], [store])], outer: mentions(c.b, outerNames) });
   }
   target.useScratch(scratch - target.scratchAddress);
@@ -208,9 +215,10 @@ export function emitContraction(c: Contraction, target: ContractionTarget): bool
   const once = pack.filter((p) => !p.outer);
   for (const p of once) inner.statements(p.stmts());
   const tiles = new Tiles(inner, c, a!, b!, epilogue, k);
-  nest(inner, c.outer, () => {
+  const split = target.split;
+  nest(inner, c.outer, c.outer.length > 0 ? split : undefined, () => {
     for (const p of pack.filter((q) => q.outer)) inner.statements(p.stmts());
-    tiles.emit(m, n);
+    tiles.emit(m, n, c.outer.length === 0 ? split : undefined);
   });
   return true;
 }
@@ -221,13 +229,14 @@ function nestLoops(ranges: readonly LoopRange[], body: Stmt[]): Stmt {
   return stmts[0]!;
 }
 
-function nest(emitter: ScalarEmitter, ranges: readonly LoopRange[], body: () => void): void {
+/** Emits the loops around `body`; `range`, when set, bounds the first loop. */
+function nest(emitter: ScalarEmitter, ranges: readonly LoopRange[], range: { from: Expr; to: Expr } | undefined, body: () => void): void {
   if (ranges.length === 0) {
     body();
     return;
   }
   const [first, ...rest] = ranges;
-  emitter.loop(first!.name, int(0), int(first!.size), () => nest(emitter, rest, body));
+  emitter.loop(first!.name, range?.from ?? int(0), range?.to ?? int(first!.size), () => nest(emitter, rest, undefined, body));
 }
 
 /** Emission of the tiles of one outer iteration. */
@@ -245,7 +254,8 @@ class Tiles {
     this.fb = emitter.fb;
   }
 
-  emit(m: number, n: number): void {
+  /** Emits the tiles of rows [0, m), or of rows `range` when threads split i; a range starts at a multiple of ROWS and ends at one or at m. */
+  emit(m: number, n: number, range?: { from: Expr; to: Expr }): void {
     const fullRows = m - (m % ROWS);
     const width = 4 * VECTORS;
     const wide = n - (n % width);
@@ -256,11 +266,16 @@ class Tiles {
     const bOffset = this.offset(this.b);
 
     // Column blocks outermost: a block's B panel stays in cache while every row of A passes over it.
+    const bounds = range === undefined ? undefined : this.rowBounds(range, fullRows);
     const rows = (vectors: number) => {
-      this.stepped(i0, 0, fullRows, ROWS, () => this.tile(ROWS, vectors, i0, j0, aOffset, bOffset));
+      if (bounds === undefined) this.stepped(i0, 0, fullRows, ROWS, () => this.tile(ROWS, vectors, i0, j0, aOffset, bOffset));
+      else this.steppedFrom(i0, bounds.from, bounds.fullEnd, ROWS, () => this.tile(ROWS, vectors, i0, j0, aOffset, bOffset));
       if (m % ROWS !== 0) {
+        // Only the range that ends at m has the partial tile.
+        if (bounds !== undefined) this.fb.emit(['local.get', bounds.to], ['i32.const', fullRows], ['i32.gt_s'], ['if']);
         this.fb.emit(['i32.const', fullRows], ['local.set', i0]);
         this.tile(m % ROWS, vectors, i0, j0, aOffset, bOffset);
+        if (bounds !== undefined) this.fb.emit(['end']);
       }
     };
     this.stepped(j0, 0, wide, width, () => rows(VECTORS));
@@ -268,8 +283,25 @@ class Tiles {
       this.fb.emit(['i32.const', wide], ['local.set', j0]);
       rows(1);
     }
-    if (n > vectorEnd) this.scalarColumns(vectorEnd, n);
+    if (n > vectorEnd) this.scalarColumns(vectorEnd, n, range);
     this.fb.release(aOffset, bOffset);
+    if (bounds !== undefined) this.fb.release(bounds.from, bounds.to, bounds.fullEnd);
+  }
+
+  /** Evaluates a row range into temporaries: its start, its end, and its end clipped to the last whole tile. */
+  private rowBounds(range: { from: Expr; to: Expr }, fullRows: number): { from: number; to: number; fullEnd: number } {
+    const from = this.emitter.toTemp(range.from);
+    const to = this.emitter.toTemp(range.to);
+    const fullEnd = this.fb.temp('i32');
+    this.fb.emit(['local.get', to], ['i32.const', fullRows], ['local.get', to], ['i32.const', fullRows], ['i32.lt_s'], ['select'], ['local.set', fullEnd]);
+    return { from, to, fullEnd };
+  }
+
+  /** `for (local = from; local < to; local += step) body()`, with bounds in locals. */
+  private steppedFrom(local: number, from: number, to: number, step: number, body: () => void): void {
+    this.fb.emit(['local.get', from], ['local.set', local], ['block'], ['local.get', local], ['local.get', to], ['i32.ge_s'], ['br_if', 0], ['loop']);
+    body();
+    this.fb.emit(['local.get', local], ['i32.const', step], ['i32.add'], ['local.tee', local], ['local.get', to], ['i32.lt_s'], ['br_if', 0], ['end'], ['end']);
   }
 
   /** Evaluates an operand's element offset for this outer iteration into a temporary. */
@@ -329,10 +361,10 @@ class Tiles {
   }
 
   /** Emits the last n % 4 columns one element at a time, as the kernel body computes them. */
-  private scalarColumns(from: number, to: number): void {
+  private scalarColumns(from: number, to: number, rows?: { from: Expr; to: Expr }): void {
     const c = this.c;
     const sum: Stmt = { k: 'assign', name: c.acc, value: { k: 'bin', t: c.t, op: 'add', a: { k: 'var', t: c.t, name: c.acc }, b: { k: 'bin', t: c.t, op: 'mul', a: c.a, b: c.b } } };
     const element: Stmt[] = [{ k: 'let', name: c.acc, t: c.t, init: { k: 'num', t: c.t, v: 0 } }, nestLoops(c.reduce, [sum]), ...c.epilogue];
-    this.emitter.statement(loop(c.i.name, 0, c.i.size, [loop(c.j.name, from, to, element)]));
+    this.emitter.statement(loop(c.i.name, rows?.from ?? 0, rows?.to ?? c.i.size, [loop(c.j.name, from, to, element)]));
   }
 }
