@@ -21,6 +21,7 @@ export {
   analyzeDynamic,
   analyzeStatic,
   DeadUnitsError,
+  DynamicAnalyzer,
   deadUnitAnnotations,
   deadUnitColors,
   deadUnitsJson,
@@ -29,12 +30,14 @@ export {
 } from '../passes/dead-units.ts';
 export type {
   ActivationOp,
+  AnalyzerOptions,
   BoundsReport,
   DataSource,
   DeadUnitReport,
   DynamicLayer,
   DynamicOptions,
   DynamicReport,
+  DynamicTotals,
   InputBox,
   InputRegion,
   LayerSummary,

@@ -12,16 +12,24 @@
 // computes the original outputs and the counters together; the counters are
 // summed over batches in float64.
 //
+// A DynamicAnalyzer compiles that executable once and can run it again over
+// new data with new param values, as a training loop does after every epoch.
+// analyzeDynamic is the one-shot form. With `gradientEvery: k`, a second
+// executable without the gradients runs the batches in between. Gradient
+// statistics then come from batches 0, k, 2k, ... while counts cover every
+// batch.
+//
 // Counts are per batch in the pre-activation's dtype; float32 counts are
 // exact up to 2^24 per batch and unit.
 
 import type { Feeds } from '../../src/graph/feeds.ts';
 import { Graph } from '../../src/graph/graph.ts';
 import type { Node } from '../../src/graph/node.ts';
-import type { OutputArray } from '../../src/runtime/executable.ts';
+import type { Executable, OutputArray } from '../../src/runtime/executable.ts';
 import { compile } from '../../src/runtime/executable.ts';
 import type { CompileOptions } from '../../src/runtime/executable.ts';
 import { ancestors } from '../../src/interp/interpreter.ts';
+import { describeValue } from '../../src/ops/check.ts';
 import { grad } from '../grad.ts';
 import type { ActivationLayer } from './units.ts';
 import { DeadUnitsError, describeLayer, isActivation } from './units.ts';
@@ -31,8 +39,8 @@ export type DataSource = Iterable<Feeds> | AsyncIterable<Feeds> | (() => Iterabl
 
 export type GradientTarget = 'activations' | 'preActivations' | 'params';
 
-export interface DynamicOptions {
-  data: DataSource;
+/** Options of a DynamicAnalyzer: what it counts and how it compiles. */
+export interface AnalyzerOptions {
   /** Param values by name; others take their initializer's values. */
   params?: Readonly<Record<string, ArrayLike<number>>>;
   /** A unit positive on fewer than this fraction of examples (but on some) is dying. Default 0.01. */
@@ -43,14 +51,26 @@ export interface DynamicOptions {
   loss?: Node;
   /** The nodes that gradients are taken with respect to. Default 'activations'. */
   gradientsOf?: GradientTarget;
-  /** Also time one forward pass over the data (the original outputs only) to report the analysis's cost ratio; the data is read twice. */
-  measureCost?: boolean;
-  /** Options of both compiled executables. */
+  /**
+   * Batch stride of gradient statistics: they are taken on batches 0, k,
+   * 2k, ... only, so they are estimates from those batches. Counts, sparsity
+   * and the other activation statistics stay exact over every batch. Needs a
+   * loss. Default 1.
+   */
+  gradientEvery?: number;
+  /** Options of the compiled executables. */
   compile?: Omit<CompileOptions, 'params' | 'updates'>;
   /** Receives the original outputs' values of each batch, computed by the instrumented executable. */
   onBatch?: (outputs: OutputArray[], batch: number) => void;
 }
 
+export interface DynamicOptions extends AnalyzerOptions {
+  data: DataSource;
+  /** Also time one forward pass over the data (the original outputs only) to report the analysis's cost ratio; the data is read twice. */
+  measureCost?: boolean;
+}
+
+/** Statistics of one gradient over the batches that took gradients (every batch unless `gradientEvery` is above 1). */
 export interface GradientStats {
   /** Root mean square over batches of the L2 norm of the batch's gradient. */
   l2Norm: number;
@@ -96,6 +116,8 @@ export interface DynamicReport {
   paramGradients: (GradientStats & { name: string })[];
   examples: number;
   batches: number;
+  /** Batches that took gradient statistics: every batch, or batches 0, k, 2k, ... with `gradientEvery` k; 0 without a loss. */
+  gradientBatches: number;
   threshold: number;
   tau: number;
   /** Times over the data when `measureCost` is set: the analysis run, one plain forward pass, and their ratio. */
@@ -167,77 +189,175 @@ function gradientCounters(g: Node, perUnit: boolean): GradientCounters {
 }
 
 /**
- * Yields each batch's feeds for the inputs in `used`. A feed of another input
- * of the graph, such as labels that only a loss reads, is dropped. A name
- * that is no input of the graph is an error.
+ * Returns the feeds of the inputs in `used`. A feed of another input of the
+ * graph, such as labels that only a loss reads, is dropped. A name that is no
+ * input of the graph is an error.
  */
-async function* batchesOf(data: DataSource, graphInputs: readonly Node[], used: ReadonlySet<string>): AsyncGenerator<Feeds> {
-  const source = typeof data === 'function' ? data() : data;
-  const known = new Set(graphInputs.map((n) => n.name!));
-  for await (const feeds of source as AsyncIterable<Feeds>) {
-    const kept: Record<string, Feeds[string]> = {};
-    for (const [name, value] of Object.entries(feeds)) {
-      if (!known.has(name)) {
-        throw new DeadUnitsError(`Error in analyzeDynamic: the data feeds ${JSON.stringify(name)}, which is not an input; the graph's inputs are ${[...known].map((n) => JSON.stringify(n)).join(', ') || '(none)'}`);
-      }
-      if (used.has(name)) kept[name] = value;
+function usedFeeds(feeds: Feeds, known: ReadonlySet<string>, used: ReadonlySet<string>, where: string): Feeds {
+  const kept: Record<string, Feeds[string]> = {};
+  for (const [name, value] of Object.entries(feeds)) {
+    if (!known.has(name)) {
+      throw new DeadUnitsError(`Error in ${where}: the data feeds ${JSON.stringify(name)}, which is not an input; the graph's inputs are ${[...known].map((n) => JSON.stringify(n)).join(', ') || '(none)'}`);
     }
-    yield kept;
+    if (used.has(name)) kept[name] = value;
+  }
+  return kept;
+}
+
+async function* batchesOf(data: DataSource): AsyncGenerator<Feeds> {
+  const source = typeof data === 'function' ? data() : data;
+  yield* source as AsyncIterable<Feeds>;
+}
+
+/** Running sums of one analysis, from DynamicAnalyzer.start; pass them to add for each batch and to finish at the end. */
+export interface DynamicTotals {
+  /** Per counter output: the sum over batches, or the max for the largest pre-activation. */
+  readonly sums: Float64Array[];
+  batches: number;
+  gradientBatches: number;
+}
+
+/**
+ * The instrumented executable of a graph's dynamic analysis, compiled once.
+ * `run(data, params)` analyses a dataset with the given param values, and it
+ * can be called again with new values. `start`, `add` and `finish` do the
+ * same one batch at a time, for a caller that feeds the batches itself.
+ */
+export class DynamicAnalyzer {
+  readonly layers: readonly ActivationLayer[];
+  /** Computes the outputs, the counters and, with a loss, the gradient statistics. */
+  readonly executable: Executable;
+  /** Computes the outputs and the counters only; compiled when `gradientEvery` is above 1. */
+  readonly countingExecutable: Executable | undefined;
+  readonly threshold: number;
+  readonly tau: number;
+  readonly gradientEvery: number;
+  private readonly outputCount: number;
+  private readonly counters: LayerCounters[];
+  private readonly gradients: GradientCounters[];
+  private readonly isMax: boolean[];
+  private readonly sizes: number[];
+  private readonly mode: GradientTarget;
+  private readonly params: Node[];
+  private readonly known: Set<string>;
+  private readonly used: Set<string>;
+  private readonly onBatch: AnalyzerOptions['onBatch'];
+  private readonly where: string;
+
+  /** `where` names the API in error messages. */
+  constructor(outputs: Node | readonly Node[], options: AnalyzerOptions = {}, where = 'DynamicAnalyzer') {
+    this.where = where;
+    const list: Node[] = Array.isArray(outputs) ? [...outputs] : [outputs as Node];
+    if (list.length === 0) throw new DeadUnitsError(`Error in ${where}: no outputs given; pass the nodes whose activations to analyse`);
+    this.threshold = options.threshold ?? 0.01;
+    this.tau = options.tau ?? 0;
+    this.gradientEvery = options.gradientEvery ?? 1;
+    this.mode = options.gradientsOf ?? 'activations';
+    checkOptions(options, this.threshold, this.tau, this.gradientEvery, where);
+
+    // Instrument a copy of the graph.
+    const roots = options.loss === undefined ? list : [...list, options.loss];
+    const { map } = copyGraph(roots);
+    const copyOf = (node: Node) => map.get(node.id)!;
+    const originals = ancestors(roots);
+    this.layers = originals.filter((n) => isActivation(n) && n.inputs[0]!.dtype !== 'int32').map((n) => describeLayer(n as Node<'relu'>, () => undefined));
+    this.counters = this.layers.map((l) => layerCounters(copyOf(l.preActivation), copyOf(l.node)));
+    this.params = originals.filter((n) => n.is('param'));
+    this.gradients = [];
+    if (options.loss !== undefined) {
+      const loss = copyOf(options.loss);
+      const wrt = this.mode === 'params' ? this.params.map(copyOf) : this.layers.map((l) => copyOf(this.mode === 'activations' ? l.node : l.preActivation));
+      this.gradients = grad(loss, wrt).map((g) => gradientCounters(g, this.mode !== 'params'));
+    }
+    const counting = this.counters.flatMap((c) => [c.positive, c.absSum, c.max, c.sum, c.squares, c.notNaN]);
+    const extra = [...counting, ...this.gradients.flatMap((g) => [g.squares, g.absSum, g.zeros, ...(g.unitZeros === undefined ? [] : [g.unitZeros])])];
+    const compileOptions = { ...options.compile, ...(options.params === undefined ? {} : { params: options.params }) };
+    const copiedOutputs = list.map(copyOf);
+    this.executable = compile([...copiedOutputs, ...extra], compileOptions);
+    this.countingExecutable = this.gradients.length > 0 && this.gradientEvery > 1 ? compile([...copiedOutputs, ...counting], compileOptions) : undefined;
+
+    this.outputCount = list.length;
+    this.isMax = extra.map((_, k) => k < counting.length && k % LAYER_COUNTERS === MAX_COUNTER);
+    this.sizes = extra.map((node) => node.size);
+    this.known = new Set(list[0]!.graph.inputs.map((n) => n.name!));
+    this.used = new Set(originals.filter((n) => n.is('input')).map((n) => n.name!));
+    this.onBatch = options.onBatch;
+  }
+
+  /** Sets param values by name in the compiled executables; params not named keep their values. */
+  setParams(params: Readonly<Record<string, ArrayLike<number>>>): void {
+    for (const [name, values] of Object.entries(params)) {
+      this.executable.setParam(name, values);
+      this.countingExecutable?.setParam(name, values);
+    }
+  }
+
+  /** Returns zeroed totals for a new pass over the data. */
+  start(): DynamicTotals {
+    return { sums: this.sizes.map((size, k) => new Float64Array(size).fill(this.isMax[k] ? -Infinity : 0)), batches: 0, gradientBatches: 0 };
+  }
+
+  /** Runs one batch, adds its counters to `totals` and returns the original outputs' values. */
+  add(totals: DynamicTotals, feeds: Feeds): OutputArray[] {
+    if (totals.sums.length !== this.sizes.length || totals.sums.some((s, k) => s.length !== this.sizes[k])) {
+      throw new DeadUnitsError(`Error in ${this.where}: the totals come from another analyzer; start them with this analyzer's start()`);
+    }
+    const withGradients = this.gradients.length > 0 && totals.batches % this.gradientEvery === 0;
+    const executable = withGradients || this.countingExecutable === undefined ? this.executable : this.countingExecutable;
+    const results = executable.run(usedFeeds(feeds, this.known, this.used, this.where));
+    for (let k = this.outputCount; k < results.length; k++) {
+      const into = totals.sums[k - this.outputCount]!;
+      if (this.isMax[k - this.outputCount]) accumulateMax(into, results[k]!);
+      else accumulate(into, results[k]!);
+    }
+    totals.batches++;
+    if (withGradients) totals.gradientBatches++;
+    return results.slice(0, this.outputCount);
+  }
+
+  /** Summarises the totals into a report; `cost` is attached as given. */
+  finish(totals: DynamicTotals, cost?: DynamicReport['cost']): DynamicReport {
+    if (totals.batches === 0) throw new DeadUnitsError(`Error in ${this.where}: the data gave no batches; pass at least one batch of feeds`);
+    return summarize({ ...this.summaryInputs(), totals: totals.sums, batches: totals.batches, gradientBatches: totals.gradientBatches, cost });
+  }
+
+  /** Analyses every batch of `data`, after setting `params` when given. */
+  async run(data: DataSource, params?: Readonly<Record<string, ArrayLike<number>>>): Promise<DynamicReport> {
+    if (params !== undefined) this.setParams(params);
+    const totals = this.start();
+    for await (const feeds of batchesOf(data)) {
+      const outputs = this.add(totals, feeds);
+      this.onBatch?.(outputs, totals.batches - 1);
+    }
+    return this.finish(totals);
+  }
+
+  private summaryInputs() {
+    return { layers: this.layers, counters: this.counters, gradients: this.gradients, threshold: this.threshold, tau: this.tau, mode: this.mode, params: this.params };
+  }
+}
+
+function checkOptions(options: AnalyzerOptions, threshold: number, tau: number, gradientEvery: number, where: string): void {
+  if (!(threshold >= 0 && threshold <= 1)) throw new DeadUnitsError(`Error in ${where}: threshold must be in [0, 1], got ${threshold}`);
+  if (!(tau >= 0)) throw new DeadUnitsError(`Error in ${where}: tau must be a number >= 0, got ${tau}`);
+  if (!Number.isSafeInteger(gradientEvery) || gradientEvery < 1) {
+    throw new DeadUnitsError(`Error in ${where}: gradientEvery must be an integer >= 1 (1 takes gradients on every batch, k on every k-th), got ${describeValue(gradientEvery)}`);
+  }
+  if (gradientEvery > 1 && options.loss === undefined) throw new DeadUnitsError(`Error in ${where}: gradientEvery is ${gradientEvery} but no loss is given; pass a loss or leave gradientEvery at 1`);
+  if (options.loss !== undefined && options.loss.size !== 1) {
+    throw new DeadUnitsError(`Error in ${where}: the loss ${options.loss.label} has shape [${options.loss.shape.join(',')}]; pass a scalar, for example loss.mean()`);
   }
 }
 
 /** Runs the outputs' graph over a dataset and reports, per relu-family unit, how often it is positive. */
 export async function analyzeDynamic(outputs: Node | readonly Node[], options: DynamicOptions): Promise<DynamicReport> {
-  const list = Array.isArray(outputs) ? [...outputs] : [outputs as Node];
-  if (list.length === 0) throw new DeadUnitsError('Error in analyzeDynamic: no outputs given; pass the nodes whose activations to analyse');
-  const threshold = options.threshold ?? 0.01;
-  const tau = options.tau ?? 0;
-  if (!(threshold >= 0 && threshold <= 1)) throw new DeadUnitsError(`Error in analyzeDynamic: threshold must be in [0, 1], got ${threshold}`);
-  if (!(tau >= 0)) throw new DeadUnitsError(`Error in analyzeDynamic: tau must be a number >= 0, got ${tau}`);
-  const mode = options.gradientsOf ?? 'activations';
-  if (options.loss !== undefined && options.loss.size !== 1) {
-    throw new DeadUnitsError(`Error in analyzeDynamic: the loss ${options.loss.label} has shape [${options.loss.shape.join(',')}]; pass a scalar, for example loss.mean()`);
-  }
-
-  // Instrument a copy of the graph.
-  const roots = options.loss === undefined ? list : [...list, options.loss];
-  const { map } = copyGraph(roots);
-  const copyOf = (node: Node) => map.get(node.id)!;
-  const originals = ancestors(roots);
-  const layers = originals.filter((n) => isActivation(n) && n.inputs[0]!.dtype !== 'int32').map((n) => describeLayer(n as Node<'relu'>, () => undefined));
-  const counters = layers.map((l) => layerCounters(copyOf(l.preActivation), copyOf(l.node)));
-  const params = originals.filter((n) => n.is('param'));
-  let gradients: GradientCounters[] = [];
-  if (options.loss !== undefined) {
-    const loss = copyOf(options.loss);
-    const wrt = mode === 'params' ? params.map(copyOf) : layers.map((l) => copyOf(mode === 'activations' ? l.node : l.preActivation));
-    gradients = grad(loss, wrt).map((g) => gradientCounters(g, mode !== 'params'));
-  }
-  const extra = [
-    ...counters.flatMap((c) => [c.positive, c.absSum, c.max, c.sum, c.squares, c.notNaN]),
-    ...gradients.flatMap((g) => [g.squares, g.absSum, g.zeros, ...(g.unitZeros === undefined ? [] : [g.unitZeros])]),
-  ];
-  const compileOptions = { ...options.compile, ...(options.params === undefined ? {} : { params: options.params }) };
-  const executable = compile([...list.map(copyOf), ...extra], compileOptions);
-
-  // Run every batch and sum the counters.
-  const isMax = extra.map((_, k) => k < counters.length * LAYER_COUNTERS && k % LAYER_COUNTERS === MAX_COUNTER);
-  const totals = extra.map((node, k) => new Float64Array(node.size).fill(isMax[k] ? -Infinity : 0));
-  let batches = 0;
-  const startAnalysis = performance.now();
-  const graphInputs = list[0]!.graph.inputs;
-  const used = new Set(originals.filter((n) => n.is('input')).map((n) => n.name!));
-  for await (const feeds of batchesOf(options.data, graphInputs, used)) {
-    const results = executable.run(feeds);
-    options.onBatch?.(results.slice(0, list.length), batches);
-    results.slice(list.length).forEach((values, k) => (isMax[k] ? accumulateMax(totals[k]!, values) : accumulate(totals[k]!, values)));
-    batches++;
-  }
-  const analysisMs = performance.now() - startAnalysis;
-  if (batches === 0) throw new DeadUnitsError('Error in analyzeDynamic: the data gave no batches; pass at least one batch of feeds');
-
-  const cost = options.measureCost ? await measureForward(list, options, compileOptions, analysisMs) : undefined;
-  return summarize({ layers, counters, gradients, totals, batches, threshold, tau, mode, params, cost });
+  const analyzer = new DynamicAnalyzer(outputs, options, 'analyzeDynamic');
+  const list: Node[] = Array.isArray(outputs) ? [...outputs] : [outputs as Node];
+  const start = performance.now();
+  const report = await analyzer.run(options.data);
+  const analysisMs = performance.now() - start;
+  if (!options.measureCost) return report;
+  return { ...report, cost: await measureForward(list, options, analysisMs) };
 }
 
 function accumulate(total: Float64Array, values: OutputArray): void {
@@ -252,25 +372,27 @@ function accumulateMax(total: Float64Array, values: OutputArray): void {
   }
 }
 
-/** Times one pass of the original outputs over the data, after a warm-up batch for both executables. */
-async function measureForward(outputs: Node[], options: DynamicOptions, compileOptions: CompileOptions, analysisMs: number): Promise<DynamicReport['cost']> {
+/** Times one pass of the original outputs over the data. */
+async function measureForward(outputs: Node[], options: DynamicOptions, analysisMs: number): Promise<DynamicReport['cost']> {
   if (typeof options.data !== 'function' && !Array.isArray(options.data)) {
     throw new DeadUnitsError('Error in analyzeDynamic: measureCost reads the data twice; pass an array of batches or a function that returns the batches');
   }
-  const forward = compile(outputs, compileOptions);
+  const forward = compile(outputs, { ...options.compile, ...(options.params === undefined ? {} : { params: options.params }) });
+  const known = new Set(outputs[0]!.graph.inputs.map((n) => n.name!));
   const used = new Set(ancestors(outputs).filter((n) => n.is('input')).map((n) => n.name!));
   const start = performance.now();
-  for await (const feeds of batchesOf(options.data, outputs[0]!.graph.inputs, used)) forward.run(feeds);
+  for await (const feeds of batchesOf(options.data)) forward.run(usedFeeds(feeds, known, used, 'analyzeDynamic'));
   const forwardMs = performance.now() - start;
   return { analysisMs, forwardMs, ratio: analysisMs / Math.max(forwardMs, 1e-9) };
 }
 
 interface Totals {
-  layers: ActivationLayer[];
+  layers: readonly ActivationLayer[];
   counters: LayerCounters[];
   gradients: GradientCounters[];
   totals: Float64Array[];
   batches: number;
+  gradientBatches: number;
   threshold: number;
   tau: number;
   mode: GradientTarget;
@@ -315,11 +437,11 @@ function summarize(t: Totals): DynamicReport {
     gradientOffsets.push(next);
     next += g.unitZeros === undefined ? 3 : 4;
   }
-  // The batch gradient's squared L2 norm summed over batches, so its root mean square over batches is sqrt(total / batches).
+  // The batch gradient's squared L2 norm summed over the batches that took gradients, so its root mean square over them is sqrt(total / batches).
   const gradientStats = (k: number, entries: number): GradientStats => {
     const offset = gradientOffsets[k]!;
     return {
-      l2Norm: Math.sqrt(t.totals[offset]![0]! / t.batches),
+      l2Norm: Math.sqrt(t.totals[offset]![0]! / t.gradientBatches),
       meanAbs: t.totals[offset + 1]![0]! / entries,
       zeroFraction: t.totals[offset + 2]![0]! / entries,
     };
@@ -333,7 +455,8 @@ function summarize(t: Totals): DynamicReport {
     let gradient: DynamicLayer['gradient'];
     if (t.gradients.length > 0 && t.mode !== 'params') {
       const unitZeros = t.totals[gradientOffsets[k]! + 3]!;
-      gradient = { ...gradientStats(k, elements), unitZeroFraction: unitZeros.map((z) => z / examples) };
+      const sampled = layer.batch * t.gradientBatches;
+      gradient = { ...gradientStats(k, sampled * layer.units), unitZeroFraction: unitZeros.map((z) => z / sampled) };
     }
     let channelSummary: UnitActivity | undefined;
     if (layer.channels !== undefined) {
@@ -353,7 +476,7 @@ function summarize(t: Totals): DynamicReport {
     };
   });
 
-  const paramGradients = t.mode === 'params' && t.gradients.length > 0 ? t.params.map((p, k) => ({ name: p.name!, ...gradientStats(k, p.size * t.batches) })) : [];
+  const paramGradients = t.mode === 'params' && t.gradients.length > 0 ? t.params.map((p, k) => ({ name: p.name!, ...gradientStats(k, p.size * t.gradientBatches) })) : [];
   const examples = t.layers.length === 0 ? 0 : examplesOf(t.layers[0]!);
-  return { kind: 'dynamic', layers, paramGradients, examples, batches: t.batches, threshold: t.threshold, tau: t.tau, cost: t.cost };
+  return { kind: 'dynamic', layers, paramGradients, examples, batches: t.batches, gradientBatches: t.gradientBatches, threshold: t.threshold, tau: t.tau, cost: t.cost };
 }
