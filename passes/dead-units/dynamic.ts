@@ -139,7 +139,7 @@ function copyGraph(outputs: readonly Node[]): { graph: Graph; map: Map<number, N
   return { graph, map };
 }
 
-/** The counter outputs of one layer, in the copied graph. */
+/** The counter outputs of one layer, in the copied graph; each has one value per unit. */
 interface LayerCounters {
   positive: Node;
   absSum: Node;
@@ -149,43 +149,82 @@ interface LayerCounters {
   notNaN: Node;
 }
 
+/** The counter outputs of one gradient: per unit for an activation's gradient, scalars for a param's. */
 interface GradientCounters {
   squares: Node;
   absSum: Node;
   zeros: Node;
-  /** Zero count per unit, summed over the batch axis; absent for params. */
-  unitZeros?: Node;
+  perUnit: boolean;
 }
-
-const batchAxes = (node: Node) => (node.rank >= 2 ? [0] : []);
 
 /** Counter outputs per layer, in the order of LayerCounters; `max` (index 2) is combined over batches by max, the rest by sum. */
 const LAYER_COUNTERS = 6;
 const MAX_COUNTER = 2;
+const GRADIENT_COUNTERS = 3;
 
-function countWhere(condition: Node, like: Node, axes: number[]): Node {
-  const ones = condition.cast(like.dtype);
-  return axes.length === 0 ? ones : ones.sum(axes);
+/**
+ * Sums and maxima over the batch axis of one node, computed from a view of it
+ * as [1, batch, units] (a reshape, which shares the buffer).
+ *
+ * Sums over the batch are products with a row of ones, because the matmul
+ * kernel reads the rows of its right operand contiguously. A sum reduction
+ * over axis 0 reads each unit at a stride of the row size. For the first conv
+ * of the training CNN on the wasm backend, that was about 5 times slower.
+ * The view also keeps the counters out of the kernel that computes the node:
+ * fusion joins an elementwise node to its input's kernel when their shapes
+ * match, and as extra stores in a conv's epilogue the counters made that
+ * conv about 10 times slower. Through the view, the elementwise ops are
+ * inlined into the matmuls and reductions that read them. A rank-1 node has
+ * no batch axis, so its per-unit values are the node's own elements.
+ */
+class BatchReducer {
+  private readonly view: Node;
+  private readonly ones: Node | undefined;
+
+  constructor(readonly node: Node) {
+    if (node.rank < 2) {
+      this.view = node;
+      return;
+    }
+    const batch = node.shape[0]!;
+    this.view = node.reshape([1, batch, node.size / batch]);
+    this.ones = node.graph.constant(new Float64Array(batch).fill(1), [1, 1, batch], node.dtype);
+  }
+
+  /** Returns, per unit, the sum over the batch of `f` of the node. */
+  sum(f: (view: Node) => Node): Node {
+    const values = f(this.view);
+    return this.ones === undefined ? values : this.ones.matmul(values);
+  }
+
+  /** Returns, per unit, how many batch rows satisfy `condition`. */
+  count(condition: (view: Node) => Node): Node {
+    return this.sum((view) => condition(view).cast(this.node.dtype));
+  }
+
+  /** Returns, per unit, the max over the batch. */
+  max(): Node {
+    return this.ones === undefined ? this.view : this.view.max([1]);
+  }
 }
 
-function layerCounters(z: Node, activation: Node): LayerCounters {
-  const axes = batchAxes(z);
-  const absolute = activation.abs();
+function layerCounters(preActivation: Node, activation: Node): LayerCounters {
+  const z = new BatchReducer(preActivation);
+  const a = new BatchReducer(activation);
   return {
-    positive: countWhere(z.greater(0), z, axes),
-    absSum: axes.length === 0 ? absolute : absolute.sum(axes),
-    max: axes.length === 0 ? z : z.max(axes),
-    sum: z.sum(),
-    squares: z.square().sum(),
-    notNaN: countWhere(z.equal(z), z, []).sum(),
+    positive: z.count((v) => v.greater(0)),
+    absSum: a.sum((v) => v.abs()),
+    max: z.max(),
+    sum: z.sum((v) => v),
+    squares: z.sum((v) => v.square()),
+    notNaN: z.count((v) => v.equal(v)),
   };
 }
 
 function gradientCounters(g: Node, perUnit: boolean): GradientCounters {
-  const zero = g.equal(0);
-  const counters: GradientCounters = { squares: g.square().sum(), absSum: g.abs().sum(), zeros: countWhere(zero, g, []).sum() };
-  if (perUnit) counters.unitZeros = countWhere(zero, g, batchAxes(g));
-  return counters;
+  if (!perUnit) return { squares: g.square().sum(), absSum: g.abs().sum(), zeros: g.equal(0).cast(g.dtype).sum(), perUnit };
+  const reducer = new BatchReducer(g);
+  return { squares: reducer.sum((v) => v.square()), absSum: reducer.sum((v) => v.abs()), zeros: reducer.count((v) => v.equal(0)), perUnit };
 }
 
 /**
@@ -270,7 +309,7 @@ export class DynamicAnalyzer {
       this.gradients = grad(loss, wrt).map((g) => gradientCounters(g, this.mode !== 'params'));
     }
     const counting = this.counters.flatMap((c) => [c.positive, c.absSum, c.max, c.sum, c.squares, c.notNaN]);
-    const extra = [...counting, ...this.gradients.flatMap((g) => [g.squares, g.absSum, g.zeros, ...(g.unitZeros === undefined ? [] : [g.unitZeros])])];
+    const extra = [...counting, ...this.gradients.flatMap((g) => [g.squares, g.absSum, g.zeros])];
     const compileOptions = { ...options.compile, ...(options.params === undefined ? {} : { params: options.params }) };
     const copiedOutputs = list.map(copyOf);
     this.executable = compile([...copiedOutputs, ...extra], compileOptions);
@@ -430,20 +469,16 @@ function perChannel(values: Float64Array, channels: number): Float64Array {
 
 function summarize(t: Totals): DynamicReport {
   const examplesOf = (layer: ActivationLayer) => layer.batch * t.batches;
-  // Where each gradient's counters start among the totals: after the counters of every layer.
-  const gradientOffsets: number[] = [];
-  let next = t.counters.length * LAYER_COUNTERS;
-  for (const g of t.gradients) {
-    gradientOffsets.push(next);
-    next += g.unitZeros === undefined ? 3 : 4;
-  }
+  const total = (values: Float64Array) => values.reduce((a, b) => a + b, 0);
+  // Each gradient's counters come after the counters of every layer.
+  const gradientOffset = (k: number) => t.counters.length * LAYER_COUNTERS + k * GRADIENT_COUNTERS;
   // The batch gradient's squared L2 norm summed over the batches that took gradients, so its root mean square over them is sqrt(total / batches).
   const gradientStats = (k: number, entries: number): GradientStats => {
-    const offset = gradientOffsets[k]!;
+    const offset = gradientOffset(k);
     return {
-      l2Norm: Math.sqrt(t.totals[offset]![0]! / t.gradientBatches),
-      meanAbs: t.totals[offset + 1]![0]! / entries,
-      zeroFraction: t.totals[offset + 2]![0]! / entries,
+      l2Norm: Math.sqrt(total(t.totals[offset]!) / t.gradientBatches),
+      meanAbs: total(t.totals[offset + 1]!) / entries,
+      zeroFraction: total(t.totals[offset + 2]!) / entries,
     };
   };
 
@@ -451,10 +486,10 @@ function summarize(t: Totals): DynamicReport {
     const [positive, absSum, max, sum, squares, notNaN] = t.totals.slice(k * LAYER_COUNTERS, (k + 1) * LAYER_COUNTERS) as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
     const examples = examplesOf(layer);
     const elements = examples * layer.units;
-    const mean = sum[0]! / elements;
+    const mean = total(sum) / elements;
     let gradient: DynamicLayer['gradient'];
     if (t.gradients.length > 0 && t.mode !== 'params') {
-      const unitZeros = t.totals[gradientOffsets[k]! + 3]!;
+      const unitZeros = t.totals[gradientOffset(k) + 2]!;
       const sampled = layer.batch * t.gradientBatches;
       gradient = { ...gradientStats(k, sampled * layer.units), unitZeroFraction: unitZeros.map((z) => z / sampled) };
     }
@@ -467,10 +502,10 @@ function summarize(t: Totals): DynamicReport {
       ...layer,
       ...activity(positive, absSum, max, examples, t.threshold, t.tau),
       examples,
-      sparsity: 1 - positive.reduce((a, b) => a + b, 0) / elements,
+      sparsity: 1 - total(positive) / elements,
       preActivationMean: mean,
-      preActivationStd: Math.sqrt(Math.max(squares[0]! / elements - mean * mean, 0)),
-      nanCount: elements - notNaN[0]!,
+      preActivationStd: Math.sqrt(Math.max(total(squares) / elements - mean * mean, 0)),
+      nanCount: elements - total(notNaN),
       channelSummary,
       gradient,
     };
