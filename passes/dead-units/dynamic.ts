@@ -252,6 +252,9 @@ async function* batchesOf(data: DataSource): AsyncGenerator<Feeds> {
 export interface DynamicTotals {
   /** Per counter output: the sum over batches, or the max for the largest pre-activation. */
   readonly sums: Float64Array[];
+  /** Per layer: the examples (batch rows) seen, and those that took gradient statistics. */
+  readonly examples: Float64Array;
+  readonly gradientExamples: Float64Array;
   batches: number;
   gradientBatches: number;
 }
@@ -333,13 +336,19 @@ export class DynamicAnalyzer {
 
   /** Returns zeroed totals for a new pass over the data. */
   start(): DynamicTotals {
-    return { sums: this.sizes.map((size, k) => new Float64Array(size).fill(this.isMax[k] ? -Infinity : 0)), batches: 0, gradientBatches: 0 };
+    const sums = this.sizes.map((size, k) => new Float64Array(size).fill(this.isMax[k] ? -Infinity : 0));
+    return { sums, examples: new Float64Array(this.layers.length), gradientExamples: new Float64Array(this.layers.length), batches: 0, gradientBatches: 0 };
   }
 
-  /** Runs one batch, adds its counters to `totals` and returns the original outputs' values. */
+  /**
+   * Runs one batch, adds its counters to `totals` and returns the original
+   * outputs' values. The totals may come from the start() of an analyzer of
+   * the same model built for another batch size, so that a last, smaller
+   * batch can be added to them.
+   */
   add(totals: DynamicTotals, feeds: Feeds): OutputArray[] {
     if (totals.sums.length !== this.sizes.length || totals.sums.some((s, k) => s.length !== this.sizes[k])) {
-      throw new DeadUnitsError(`Error in ${this.where}: the totals come from another analyzer; start them with this analyzer's start()`);
+      throw new DeadUnitsError(`Error in ${this.where}: the totals come from an analyzer of another graph; start them with start() of this analyzer or of one built from the same model`);
     }
     const withGradients = this.gradients.length > 0 && totals.batches % this.gradientEvery === 0;
     const executable = withGradients || this.countingExecutable === undefined ? this.executable : this.countingExecutable;
@@ -351,13 +360,17 @@ export class DynamicAnalyzer {
     }
     totals.batches++;
     if (withGradients) totals.gradientBatches++;
+    this.layers.forEach((layer, k) => {
+      totals.examples[k] += layer.batch;
+      if (withGradients) totals.gradientExamples[k] += layer.batch;
+    });
     return results.slice(0, this.outputCount);
   }
 
   /** Summarises the totals into a report; `cost` is attached as given. */
   finish(totals: DynamicTotals, cost?: DynamicReport['cost']): DynamicReport {
     if (totals.batches === 0) throw new DeadUnitsError(`Error in ${this.where}: the data gave no batches; pass at least one batch of feeds`);
-    return summarize({ ...this.summaryInputs(), totals: totals.sums, batches: totals.batches, gradientBatches: totals.gradientBatches, cost });
+    return summarize({ ...this.summaryInputs(), totals: totals.sums, examples: totals.examples, gradientExamples: totals.gradientExamples, batches: totals.batches, gradientBatches: totals.gradientBatches, cost });
   }
 
   /** Analyses every batch of `data`, after setting `params` when given. */
@@ -430,6 +443,8 @@ interface Totals {
   counters: LayerCounters[];
   gradients: GradientCounters[];
   totals: Float64Array[];
+  examples: Float64Array;
+  gradientExamples: Float64Array;
   batches: number;
   gradientBatches: number;
   threshold: number;
@@ -468,7 +483,6 @@ function perChannel(values: Float64Array, channels: number): Float64Array {
 }
 
 function summarize(t: Totals): DynamicReport {
-  const examplesOf = (layer: ActivationLayer) => layer.batch * t.batches;
   const total = (values: Float64Array) => values.reduce((a, b) => a + b, 0);
   // Each gradient's counters come after the counters of every layer.
   const gradientOffset = (k: number) => t.counters.length * LAYER_COUNTERS + k * GRADIENT_COUNTERS;
@@ -484,13 +498,13 @@ function summarize(t: Totals): DynamicReport {
 
   const layers: DynamicLayer[] = t.layers.map((layer, k) => {
     const [positive, absSum, max, sum, squares, notNaN] = t.totals.slice(k * LAYER_COUNTERS, (k + 1) * LAYER_COUNTERS) as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
-    const examples = examplesOf(layer);
+    const examples = t.examples[k]!;
     const elements = examples * layer.units;
     const mean = total(sum) / elements;
     let gradient: DynamicLayer['gradient'];
     if (t.gradients.length > 0 && t.mode !== 'params') {
       const unitZeros = t.totals[gradientOffset(k) + 2]!;
-      const sampled = layer.batch * t.gradientBatches;
+      const sampled = t.gradientExamples[k]!;
       gradient = { ...gradientStats(k, sampled * layer.units), unitZeroFraction: unitZeros.map((z) => z / sampled) };
     }
     let channelSummary: UnitActivity | undefined;
@@ -512,6 +526,6 @@ function summarize(t: Totals): DynamicReport {
   });
 
   const paramGradients = t.mode === 'params' && t.gradients.length > 0 ? t.params.map((p, k) => ({ name: p.name!, ...gradientStats(k, p.size * t.gradientBatches) })) : [];
-  const examples = t.layers.length === 0 ? 0 : examplesOf(t.layers[0]!);
+  const examples = t.layers.length === 0 ? 0 : t.examples[0]!;
   return { kind: 'dynamic', layers, paramGradients, examples, batches: t.batches, gradientBatches: t.gradientBatches, threshold: t.threshold, tau: t.tau, cost: t.cost };
 }

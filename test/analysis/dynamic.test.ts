@@ -352,7 +352,7 @@ describe('dynamic analyzer: reuse', () => {
     const { logits, loss } = network();
     const analyzer = new DynamicAnalyzer(logits, { loss });
     const other = new DynamicAnalyzer(logits.inputs[0]!);
-    expect(() => analyzer.add(other.start(), data[0]!)).toThrow(/totals come from another analyzer/);
+    expect(() => analyzer.add(other.start(), data[0]!)).toThrow(/totals come from an analyzer of another graph/);
   });
 
   it('samples gradients on every k-th batch', async () => {
