@@ -21,6 +21,7 @@ export {
   analyzeDynamic,
   analyzeStatic,
   DeadUnitsError,
+  DEFAULT_GRADIENT_EVERY,
   DynamicAnalyzer,
   deadUnitAnnotations,
   deadUnitColors,

@@ -75,7 +75,7 @@ function resultsTable(report: TrainReport): string {
 
 const countCell = (value: number | null | undefined): string => (value === null || value === undefined ? '-' : String(value));
 
-/** One row per run and activation layer: the static analysis over the box merged with the last epoch's validation analysis. */
+/** Formats one row per run and activation layer: the static analysis over the box merged with the last epoch's validation analysis. */
 function analysisTable(report: TrainReport): string {
   const rows = report.runs.flatMap((run) =>
     (run.deadUnitReport?.layers ?? []).map((row) => {

@@ -19,6 +19,7 @@ import type { EpochLog, ProgressReporter } from './progress.ts';
 import type { Sequential } from './sequential.ts';
 import { InferenceStep, TrainStep } from './steps.ts';
 import type { ModelSpec } from './steps.ts';
+import { DEFAULT_GRADIENT_EVERY } from '../../passes/dead-units/dynamic.ts';
 import { UnitAnalysis } from './unit-analysis.ts';
 import type { DeadUnitRow, UnitAnalysisOptions } from './unit-analysis.ts';
 
@@ -55,7 +56,7 @@ export interface FitOptions {
   /**
    * Take the analysis's gradient statistics on every k-th validation batch
    * only, so they are estimates from those batches; counts stay exact.
-   * Defaults to DEFAULT_GRADIENT_EVERY.
+   * Defaults to the analysis's DEFAULT_GRADIENT_EVERY.
    */
   gradientEvery?: number;
   /**
@@ -99,9 +100,6 @@ export interface Evaluation {
   /** The dead-unit analysis per activation layer, in the row shape of `slope dead-units --json`. */
   layers: DeadUnitRow[];
 }
-
-/** Default of FitOptions.gradientEvery. */
-export const DEFAULT_GRADIENT_EVERY = 4;
 
 function positiveInteger(value: number, option: string, where: string): number {
   if (!Number.isInteger(value) || value < 1) throw new LayerError(`Error in ${where}: ${option} must be a positive integer, got ${describeValue(value)}`);

@@ -10,7 +10,6 @@ export { Dense, Dropout, Flatten } from './core.ts';
 export type { DenseOptions } from './core.ts';
 export { LayerError, ModelFileError, SerializationError } from './errors.ts';
 export type { ModelFileProblem } from './errors.ts';
-export { DEFAULT_GRADIENT_EVERY } from './fit.ts';
 export type { EvaluateOptions, Evaluation, Examples, FitOptions, History } from './fit.ts';
 export { Layer } from './layer.ts';
 export type { ConfigValue, Initializer, LayerConfig, LayerContext } from './layer.ts';

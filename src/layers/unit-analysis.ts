@@ -34,7 +34,7 @@ export interface UnitAnalysisOptions {
   gradientEvery: number;
 }
 
-/** What one analysis of a dataset gives. */
+/** The results of one analysis of a dataset. */
 export interface UnitAnalysisResult {
   /** Mean per-example loss. */
   loss: number;

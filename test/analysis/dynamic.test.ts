@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DynamicReport, Node } from '../../src/index.ts';
-import { analyzeDynamic, compile, DeadUnitsError, DynamicAnalyzer, evaluate, grad, graph } from '../../src/index.ts';
+import { analyzeDynamic, compile, DeadUnitsError, DEFAULT_GRADIENT_EVERY, DynamicAnalyzer, evaluate, grad, graph } from '../../src/index.ts';
 import type { NetworkSpec } from './networks.ts';
 import { buildNetwork, networkArbitrary, sampleBox } from './networks.ts';
 
@@ -360,9 +360,9 @@ describe('dynamic analyzer: reuse', () => {
     const params = paramsOf(4);
     for (const gradientsOf of ['activations', 'preActivations', 'params'] as const) {
       const sampled = await analyzeDynamic(logits, { data, loss, params, gradientsOf, gradientEvery: 2 });
-      const exact = await analyzeDynamic(logits, { data, loss, params, gradientsOf });
+      const exact = await analyzeDynamic(logits, { data, loss, params, gradientsOf, gradientEvery: 1 });
       // Batches 0, 2 and 4 take gradients.
-      const subset = await analyzeDynamic(logits, { data: [data[0]!, data[2]!, data[4]!], loss, params, gradientsOf });
+      const subset = await analyzeDynamic(logits, { data: [data[0]!, data[2]!, data[4]!], loss, params, gradientsOf, gradientEvery: 1 });
       expect(sampled.batches).toBe(5);
       expect(sampled.gradientBatches).toBe(3);
       sampled.layers.forEach((layer, k) => {
@@ -381,6 +381,14 @@ describe('dynamic analyzer: reuse', () => {
         expect(p.meanAbs, p.name).toBeCloseTo(subset.paramGradients[k]!.meanAbs, 12);
       });
     }
+  });
+
+  it('samples every 4th batch by default', async () => {
+    const { logits, loss } = network();
+    const report = await analyzeDynamic(logits, { data, loss });
+    expect(DEFAULT_GRADIENT_EVERY).toBe(4);
+    expect(report.gradientBatches).toBe(2);
+    expect((await analyzeDynamic(logits, { data })).gradientBatches).toBe(0);
   });
 
   it('rejects an invalid gradientEvery', async () => {
