@@ -149,12 +149,17 @@ function copyGraph(outputs: readonly Node[]): { graph: Graph; map: Map<number, N
 
 /** The counter outputs of one layer, in the copied graph; each has one value per unit. */
 interface LayerCounters {
+  /** Rows with a positive pre-activation; with `nanWeight`, plus nanWeight times the NaN rows. */
   positive: Node;
   absSum: Node;
   max: Node;
   sum: Node;
   squares: Node;
-  notNaN: Node;
+  /** Rows whose pre-activation is not NaN; absent when `positive` carries the NaN count. */
+  notNaN: Node | undefined;
+  nanWeight: number | undefined;
+  /** Batch rows per run: the batch size, or 1 for a rank-1 pre-activation. */
+  rows: number;
 }
 
 /** The counter outputs of one gradient: per unit for an activation's gradient, scalars for a param's. */
@@ -165,9 +170,10 @@ interface GradientCounters {
   perUnit: boolean;
 }
 
-/** Counter outputs per layer, in the order of LayerCounters; `max` (index 2) is combined over batches by max, the rest by sum. */
+/** Totals per layer: positive, absSum, max, sum, squares, notNaN; `max` (index 2) is combined over batches by max, the rest by sum. */
 const LAYER_COUNTERS = 6;
 const MAX_COUNTER = 2;
+const NOT_NAN_COUNTER = 5;
 const GRADIENT_COUNTERS = 3;
 
 /**
@@ -216,17 +222,43 @@ class BatchReducer {
   }
 }
 
+/**
+ * Builds the counters of one layer. The positive and NaN counts share one
+ * sum when it stays exact: each row adds 1 where the pre-activation is
+ * positive and `rows + 1` where it is NaN, so a unit's batch total is
+ * positive + (rows + 1) * NaN, which the host splits again. That saves one
+ * pass over the pre-activation. The total is at most rows * (rows + 2),
+ * exact in float32 below 2^24, so batches of 4,095 rows or more count
+ * separately.
+ */
 function layerCounters(preActivation: Node, activation: Node): LayerCounters {
   const z = new BatchReducer(preActivation);
   const a = new BatchReducer(activation);
+  const rows = preActivation.rank >= 2 ? preActivation.shape[0]! : 1;
+  const exactLimit = preActivation.dtype === 'float64' ? 2 ** 53 : 2 ** 24;
+  const nanWeight = rows * (rows + 2) < exactLimit ? rows + 1 : undefined;
+  const g = preActivation.graph;
+  const dtype = preActivation.dtype;
   return {
-    positive: z.count((v) => v.greater(0)),
+    positive: nanWeight === undefined ? z.count((v) => v.greater(0)) : z.sum((v) => g.where(v.equal(v), v.greater(0).cast(dtype), g.constant(nanWeight, [], dtype))),
     absSum: a.sum((v) => v.abs()),
     max: z.max(),
     sum: z.sum((v) => v),
     squares: z.sum((v) => v.square()),
-    notNaN: z.count((v) => v.equal(v)),
+    notNaN: nanWeight === undefined ? z.count((v) => v.equal(v)) : undefined,
+    nanWeight,
+    rows,
   };
+}
+
+/** Adds one batch's packed positive-and-NaN counts to the positive and not-NaN totals. */
+function accumulatePacked(positive: Float64Array, notNaN: Float64Array, values: OutputArray, nanWeight: number, rows: number): void {
+  for (let i = 0; i < positive.length; i++) {
+    const packed = Number(values[i]!);
+    const nan = Math.floor(packed / nanWeight);
+    positive[i] = positive[i]! + packed - nan * nanWeight;
+    notNaN[i] = notNaN[i]! + rows - nan;
+  }
 }
 
 function gradientCounters(g: Node, perUnit: boolean): GradientCounters {
@@ -285,7 +317,9 @@ export class DynamicAnalyzer {
   private readonly outputCount: number;
   private readonly counters: LayerCounters[];
   private readonly gradients: GradientCounters[];
-  private readonly isMax: boolean[];
+  /** Per counter output, how it adds to the totals. */
+  private readonly accumulators: ((values: OutputArray, sums: Float64Array[]) => void)[];
+  /** Size of each total. */
   private readonly sizes: number[];
   private readonly mode: GradientTarget;
   private readonly params: Node[];
@@ -319,19 +353,39 @@ export class DynamicAnalyzer {
       const wrt = this.mode === 'params' ? this.params.map(copyOf) : this.layers.map((l) => copyOf(this.mode === 'activations' ? l.node : l.preActivation));
       this.gradients = grad(loss, wrt).map((g) => gradientCounters(g, this.mode !== 'params'));
     }
-    const counting = this.counters.flatMap((c) => [c.positive, c.absSum, c.max, c.sum, c.squares, c.notNaN]);
-    const extra = [...counting, ...this.gradients.flatMap((g) => [g.squares, g.absSum, g.zeros])];
+    const counting = this.counters.flatMap((c) => [c.positive, c.absSum, c.max, c.sum, c.squares, ...(c.notNaN === undefined ? [] : [c.notNaN])]);
+    const gradientOutputs = this.gradients.flatMap((g) => [g.squares, g.absSum, g.zeros]);
+    const extra = [...counting, ...gradientOutputs];
     const compileOptions = { ...options.compile, ...(options.params === undefined ? {} : { params: options.params }) };
     const copiedOutputs = list.map(copyOf);
     this.executable = compile([...copiedOutputs, ...extra], compileOptions);
     this.countingExecutable = this.gradients.length > 0 && this.gradientEvery > 1 ? compile([...copiedOutputs, ...counting], compileOptions) : undefined;
 
     this.outputCount = list.length;
-    this.isMax = extra.map((_, k) => k < counting.length && k % LAYER_COUNTERS === MAX_COUNTER);
-    this.sizes = extra.map((node) => node.size);
+    this.accumulators = this.accumulatorsOf(gradientOutputs.length);
+    this.sizes = [...this.counters.flatMap((c) => Array<number>(LAYER_COUNTERS).fill(c.positive.size)), ...gradientOutputs.map((node) => node.size)];
     this.known = new Set(list[0]!.graph.inputs.map((n) => n.name!));
     this.used = new Set(originals.filter((n) => n.is('input')).map((n) => n.name!));
     this.onBatch = options.onBatch;
+  }
+
+  /** Returns, per counter output in executable order, the function that adds it to the totals. */
+  private accumulatorsOf(gradientOutputs: number): ((values: OutputArray, sums: Float64Array[]) => void)[] {
+    const list: ((values: OutputArray, sums: Float64Array[]) => void)[] = [];
+    this.counters.forEach((c, k) => {
+      const base = k * LAYER_COUNTERS;
+      const nanWeight = c.nanWeight;
+      if (nanWeight === undefined) list.push((v, s) => accumulate(s[base]!, v));
+      else list.push((v, s) => accumulatePacked(s[base]!, s[base + NOT_NAN_COUNTER]!, v, nanWeight, c.rows));
+      list.push((v, s) => accumulate(s[base + 1]!, v));
+      list.push((v, s) => accumulateMax(s[base + MAX_COUNTER]!, v));
+      list.push((v, s) => accumulate(s[base + 3]!, v));
+      list.push((v, s) => accumulate(s[base + 4]!, v));
+      if (nanWeight === undefined) list.push((v, s) => accumulate(s[base + NOT_NAN_COUNTER]!, v));
+    });
+    const offset = this.counters.length * LAYER_COUNTERS;
+    for (let j = 0; j < gradientOutputs; j++) list.push((v, s) => accumulate(s[offset + j]!, v));
+    return list;
   }
 
   /** Sets param values by name in the compiled executables; params not named keep their values. */
@@ -344,7 +398,8 @@ export class DynamicAnalyzer {
 
   /** Returns zeroed totals for a new pass over the data. */
   start(): DynamicTotals {
-    const sums = this.sizes.map((size, k) => new Float64Array(size).fill(this.isMax[k] ? -Infinity : 0));
+    const isMax = (k: number) => k < this.counters.length * LAYER_COUNTERS && k % LAYER_COUNTERS === MAX_COUNTER;
+    const sums = this.sizes.map((size, k) => new Float64Array(size).fill(isMax(k) ? -Infinity : 0));
     return { sums, examples: new Float64Array(this.layers.length), gradientExamples: new Float64Array(this.layers.length), batches: 0, gradientBatches: 0 };
   }
 
@@ -361,11 +416,7 @@ export class DynamicAnalyzer {
     const withGradients = this.gradients.length > 0 && totals.batches % this.gradientEvery === 0;
     const executable = withGradients || this.countingExecutable === undefined ? this.executable : this.countingExecutable;
     const results = executable.run(usedFeeds(feeds, this.known, this.used, this.where));
-    for (let k = this.outputCount; k < results.length; k++) {
-      const into = totals.sums[k - this.outputCount]!;
-      if (this.isMax[k - this.outputCount]) accumulateMax(into, results[k]!);
-      else accumulate(into, results[k]!);
-    }
+    for (let k = this.outputCount; k < results.length; k++) this.accumulators[k - this.outputCount]!(results[k]!, totals.sums);
     totals.batches++;
     if (withGradients) totals.gradientBatches++;
     this.layers.forEach((layer, k) => {

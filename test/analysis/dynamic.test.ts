@@ -401,3 +401,22 @@ describe('dynamic analyzer: reuse', () => {
     expect(() => new DynamicAnalyzer(logits, { gradientEvery: 2 })).toThrow(/gradientEvery is 2 but no loss is given/);
   });
 });
+
+describe('dynamic analysis: NaN pre-activations', () => {
+  // Small batches pack the positive and NaN counts into one sum; from 4,095 rows on they are counted apart.
+  for (const rows of [3, 5000]) {
+    it(`counts NaN apart from positive (batch ${rows})`, async () => {
+      const g = graph();
+      const x = g.input('x', [rows, 2]);
+      const column0 = [1, NaN, -1];
+      const column1 = [NaN, 2, 3, 0];
+      const values = Float32Array.from({ length: rows * 2 }, (_, i) => (i % 2 === 0 ? column0[(i >> 1) % 3]! : column1[(i >> 1) % 4]!));
+      const layer = (await analyzeDynamic(x.relu(), { data: [{ x: values }, { x: values }] })).layers[0]!;
+      const count = (column: number[], test: (v: number) => boolean) => Array.from({ length: rows }, (_, r) => column[r % column.length]!).filter(test).length;
+      expect(layer.examples).toBe(2 * rows);
+      expect(layer.positiveFraction[0]).toBe(count(column0, (v) => v > 0) / rows);
+      expect(layer.positiveFraction[1]).toBe(count(column1, (v) => v > 0) / rows);
+      expect(layer.nanCount).toBe(2 * (count(column0, Number.isNaN) + count(column1, Number.isNaN)));
+    });
+  }
+});
