@@ -40,12 +40,13 @@ export type DataSource = Iterable<Feeds> | AsyncIterable<Feeds> | (() => Iterabl
 export type GradientTarget = 'activations' | 'preActivations' | 'params';
 
 /**
- * Default of `gradientEvery`: gradient statistics on every 4th batch. On the
- * CNN of `slope train` with the wasm backend, exact statistics cost about
- * 2.6 times one forward pass and every 4th batch about 1.5 times; see
- * docs/dead-units.md for the measurement.
+ * Default of `gradientEvery`: gradient statistics on every 8th batch. On the
+ * CNN of `slope train` with the wasm backend, the analysis cost 2.67 times
+ * one forward pass with exact statistics, 1.88 with every 4th batch, 1.61
+ * with every 8th and 1.62 with every 16th (examples/dead-units-cost.ts, see
+ * docs/dead-units.md).
  */
-export const DEFAULT_GRADIENT_EVERY = 4;
+export const DEFAULT_GRADIENT_EVERY = 8;
 
 /** Options of a DynamicAnalyzer: what it counts and how it compiles. */
 export interface AnalyzerOptions {

@@ -383,11 +383,14 @@ describe('dynamic analyzer: reuse', () => {
     }
   });
 
-  it('samples every 4th batch by default', async () => {
+  it('samples every 8th batch by default', async () => {
     const { logits, loss } = network();
-    const report = await analyzeDynamic(logits, { data, loss });
-    expect(DEFAULT_GRADIENT_EVERY).toBe(4);
-    expect(report.gradientBatches).toBe(2);
+    const many = [...data, ...data, ...data, ...data];
+    const report = await analyzeDynamic(logits, { data: many, loss });
+    expect(DEFAULT_GRADIENT_EVERY).toBe(8);
+    // Batches 0, 8 and 16 of 20.
+    expect(report.gradientBatches).toBe(3);
+    expect(report.layers[0]!.gradient!.l2Norm).toBe((await analyzeDynamic(logits, { data: many, loss, gradientEvery: 8 })).layers[0]!.gradient!.l2Norm);
     expect((await analyzeDynamic(logits, { data })).gradientBatches).toBe(0);
   });
 
