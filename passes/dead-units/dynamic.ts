@@ -185,8 +185,8 @@ const GRADIENT_COUNTERS = 3;
  * kernel reads the rows of its right operand contiguously. A sum reduction
  * over axis 0 reads each unit at a stride of the row size. For the first conv
  * of the training CNN on the wasm backend, that was about 5 times slower.
- * The view also keeps the counters out of the kernel that computes the node:
- * fusion joins an elementwise node to its input's kernel when their shapes
+ * The view also keeps the counters out of the kernel that computes the node.
+ * Fusion joins an elementwise node to its input's kernel when their shapes
  * match, and as extra stores in a conv's epilogue the counters made that
  * conv about 10 times slower. Through the view, the elementwise ops are
  * inlined into the matmuls and reductions that read them. A rank-1 node has
@@ -225,8 +225,8 @@ class BatchReducer {
 
 /**
  * Builds the counters of one layer. The positive and NaN counts share one
- * sum when it stays exact: each row adds 1 where the pre-activation is
- * positive and `rows + 1` where it is NaN, so a unit's batch total is
+ * sum when it stays exact. Each row adds 1 where the pre-activation is
+ * positive and `rows + 1` where it is NaN. A unit's batch total is then
  * positive + (rows + 1) * NaN, which the host splits again. That saves one
  * pass over the pre-activation. The total is at most rows * (rows + 2),
  * exact in float32 below 2^24, so batches of 4,095 rows or more count
