@@ -242,7 +242,8 @@ function layerCounters(preActivation: Node, activation: Node): LayerCounters {
   const dtype = preActivation.dtype;
   return {
     positive: nanWeight === undefined ? z.count((v) => v.greater(0)) : z.sum((v) => g.where(v.equal(v), v.greater(0).cast(dtype), g.constant(nanWeight, [], dtype))),
-    absSum: a.sum((v) => v.abs()),
+    // A relu output is never negative, so its sum needs no abs, which makes the product with ones about twice as fast.
+    absSum: isNonNegative(activation) ? a.sum((v) => v) : a.sum((v) => v.abs()),
     max: z.max(),
     sum: z.sum((v) => v),
     squares: z.sum((v) => v.square()),
@@ -250,6 +251,12 @@ function layerCounters(preActivation: Node, activation: Node): LayerCounters {
     nanWeight,
     rows,
   };
+}
+
+/** Whether an activation's output is never negative: relu, and leakyRelu or elu with alpha 0 (NaN stays NaN either way). */
+function isNonNegative(activation: Node): boolean {
+  if (activation.is('relu')) return true;
+  return (activation.is('leakyRelu') || activation.is('elu')) && activation.attrs.alpha === 0;
 }
 
 /** Adds one batch's packed positive-and-NaN counts to the positive and not-NaN totals. */
