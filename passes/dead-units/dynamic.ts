@@ -41,10 +41,10 @@ export type GradientTarget = 'activations' | 'preActivations' | 'params';
 
 /**
  * Default of `gradientEvery`: gradient statistics on every 8th batch. On the
- * CNN of `slope train` with the wasm backend, the analysis cost 2.67 times
- * one forward pass with exact statistics, 1.88 with every 4th batch, 1.61
- * with every 8th and 1.62 with every 16th (examples/dead-units-cost.ts, see
- * docs/dead-units.md).
+ * CNN of `slope train` with the wasm backend, the analysis cost 2.80 times
+ * one forward pass with exact statistics, 1.75 with every 4th batch, 1.64
+ * with every 8th and 1.60 with every 16th, and 1.47 without gradients
+ * (examples/dead-units-cost.ts, see docs/dead-units.md).
  */
 export const DEFAULT_GRADIENT_EVERY = 8;
 
