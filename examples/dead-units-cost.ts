@@ -3,9 +3,9 @@
 // train-cnn.ts: the defaults of `slope train`, filters 16 and 32, at its
 // seeded initialization) and an MLP (784-256-256-10), on the 10,000 bundled
 // MNIST digits in batches of 100. Each repetition runs every batch through
-// the instrumented executable and then through the plain one, timing each,
-// and the script prints the median over repetitions of the ratio of the
-// summed times; a first repetition warms up and is not counted. With
+// the instrumented executable and then through the plain one, timing each.
+// The script prints the median over repetitions of the ratio of the summed
+// times. A first repetition warms up and is not counted. With
 // --loss, the analysis also computes the gradient statistics of a
 // cross-entropy loss, which costs a backward pass; --gradient-every k takes
 // them on every k-th batch only.
@@ -38,7 +38,7 @@ function mlp(): Model {
   return { logits, loss: g.softmaxCrossEntropy(logits, labels).mean() };
 }
 
-/** The CNN of `slope train` with ReLU, as examples/train-cnn.ts builds it. */
+/** Builds the CNN of `slope train` with ReLU, as examples/train-cnn.ts does. */
 function cnn(): Model {
   const inputShape = [28, 28, 1];
   const model = buildCnn('relu', TRAIN_DEFAULTS, inputShape);

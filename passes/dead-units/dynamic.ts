@@ -40,11 +40,11 @@ export type DataSource = Iterable<Feeds> | AsyncIterable<Feeds> | (() => Iterabl
 export type GradientTarget = 'activations' | 'preActivations' | 'params';
 
 /**
- * Default of `gradientEvery`: gradient statistics on every 8th batch. On the
- * CNN of `slope train` with the wasm backend, the analysis cost 2.80 times
- * one forward pass with exact statistics, 1.75 with every 4th batch, 1.64
- * with every 8th and 1.60 with every 16th, and 1.47 without gradients
- * (examples/dead-units-cost.ts, see docs/dead-units.md).
+ * Default of `gradientEvery`: gradient statistics on every 8th batch.
+ * Measured with examples/dead-units-cost.ts on the CNN of `slope train` and
+ * the wasm backend, in forward passes: 2.80 with exact statistics, 1.75 with
+ * every 4th batch, 1.64 with every 8th, 1.60 with every 16th, and 1.47
+ * without gradients (see docs/dead-units.md).
  */
 export const DEFAULT_GRADIENT_EVERY = 8;
 
@@ -253,7 +253,7 @@ function layerCounters(preActivation: Node, activation: Node): LayerCounters {
   };
 }
 
-/** Whether an activation's output is never negative: relu, and leakyRelu or elu with alpha 0 (NaN stays NaN either way). */
+/** Tells whether an activation's output is never negative: relu, and leakyRelu or elu with alpha 0 (NaN stays NaN either way). */
 function isNonNegative(activation: Node): boolean {
   if (activation.is('relu')) return true;
   return (activation.is('leakyRelu') || activation.is('elu')) && activation.attrs.alpha === 0;
