@@ -48,9 +48,11 @@ export interface FitOptions {
   /** Seed of the shuffles and dropout masks; defaults to the model's seed. */
   seed?: number;
   /**
-   * Run the dead-unit analysis on the validation set after every epoch:
+   * Report the dead-unit analysis of the validation set after every epoch:
    * counts per unit and the gradient statistics of the validation loss with
-   * respect to every activation. Defaults to true.
+   * respect to every activation. Defaults to true. With false, the logs have
+   * no dead-unit fields and no gradients are taken, but the validation loss
+   * and accuracy still come from the analysis's executable, counters included.
    */
   deadUnits?: boolean;
   /**
