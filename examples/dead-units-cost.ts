@@ -1,21 +1,34 @@
 // Measures the cost of the dynamic dead-unit analysis against one plain
-// forward pass over the same data: an MLP (784-256-256-10) and a small CNN
-// (two 3x3 conv layers) on 4,000 bundled MNIST digits in batches of 100.
-// Each repetition times the instrumented executable over the data, then the
-// plain one, and the script prints the median ratio. The analysis compiles
-// its executables before timing. With --loss, the analysis also computes the
-// gradient statistics of a cross-entropy loss, which costs a backward pass.
+// forward pass over the same data: the training job's CNN (examples/
+// train-cnn.ts: the defaults of `slope train`, filters 16 and 32, at its
+// seeded initialization) and an MLP (784-256-256-10), on the 10,000 bundled
+// MNIST digits in batches of 100. Each repetition runs every batch through
+// the instrumented executable and then through the plain one, timing each.
+// The script prints the median over repetitions of the ratio of the summed
+// times. A first repetition warms up and is not counted. With
+// --loss, the analysis also computes the gradient statistics of a
+// cross-entropy loss, which costs a backward pass; --gradient-every k takes
+// them on every k-th batch only.
 //
-// Run: npx tsx examples/dead-units-cost.ts [--repeats 5] [--loss]
+// Run: npx tsx examples/dead-units-cost.ts [--repeats 5] [--loss] [--gradient-every K] [--backend wasm|js] [--model cnn|mlp|both]
 
 import { parseArgs } from 'node:util';
 import type { Node } from '../src/index.ts';
-import { analyzeDynamic, graph } from '../src/index.ts';
+import { compile, DynamicAnalyzer, graph } from '../src/index.ts';
+import { buildCnn } from '../src/cli/train-run.ts';
+import { TRAIN_DEFAULTS } from '../src/cli/train.ts';
 import { loadBundledMnist } from '../src/data/node-fs.ts';
+import { buildForward } from '../src/layers/model-graph.ts';
 
 const BATCH = 100;
 
-function mlp(): { logits: Node; loss: Node } {
+interface Model {
+  logits: Node;
+  loss: Node;
+  params?: Record<string, Float32Array>;
+}
+
+function mlp(): Model {
   const g = graph();
   const x = g.input('x', [BATCH, 784]);
   const labels = g.input('labels', [BATCH], 'int32');
@@ -25,47 +38,67 @@ function mlp(): { logits: Node; loss: Node } {
   return { logits, loss: g.softmaxCrossEntropy(logits, labels).mean() };
 }
 
-function cnn(): { logits: Node; loss: Node } {
+/** Builds the CNN of `slope train` with ReLU, as examples/train-cnn.ts does. */
+function cnn(): Model {
+  const inputShape = [28, 28, 1];
+  const model = buildCnn('relu', TRAIN_DEFAULTS, inputShape);
+  model.build(inputShape);
   const g = graph();
-  const x = g.input('x', [BATCH, 784]);
+  const forward = buildForward(g, model.layers, inputShape, BATCH, { training: false, seed: TRAIN_DEFAULTS.seed });
   const labels = g.input('labels', [BATCH], 'int32');
-  const image = x.reshape([BATCH, 28, 28, 1]);
-  const c1 = image.conv2d(g.param('k1', [3, 3, 1, 8], { init: 'heNormal', seed: 1 }), { padding: 'same', bias: g.param('c1', [8], { init: 'zeros' }) }).relu().named('conv1');
-  const pooled = c1.maxPool2d({ poolSize: 2 });
-  const c2 = pooled.conv2d(g.param('k2', [3, 3, 8, 16], { init: 'heNormal', seed: 2 }), { padding: 'same', bias: g.param('c2', [16], { init: 'zeros' }) }).relu().named('conv2');
-  const logits = c2.reshape([BATCH, 14 * 14 * 16]).matmul(g.param('w', [14 * 14 * 16, 10], { init: 'heNormal', seed: 3 }));
-  return { logits, loss: g.softmaxCrossEntropy(logits, labels).mean() };
+  return { logits: forward.output, loss: g.softmaxCrossEntropy(forward.output, labels).mean(), params: Object.fromEntries(model.getWeights()) };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { repeats: { type: 'string', default: '5' }, loss: { type: 'boolean', default: false } } });
-  const repeats = Number(values.repeats);
-  const digits = await loadBundledMnist();
-  // The bundled digits are sorted by class; a stride takes every class into the 4,000 examples.
-  const order = Array.from({ length: 4000 }, (_, i) => (i * 2503) % digits.count);
-  const data = Array.from({ length: order.length / BATCH }, (_, k) => {
-    const x = new Float32Array(BATCH * 784);
-    const labels = new Int32Array(BATCH);
-    for (let r = 0; r < BATCH; r++) {
-      const index = order[k * BATCH + r]!;
-      x.set(digits.images.subarray(index * 784, (index + 1) * 784), r * 784);
-      labels[r] = digits.labels[index]!;
-    }
-    return { x, labels };
+  const { values } = parseArgs({
+    options: {
+      repeats: { type: 'string', default: '5' },
+      loss: { type: 'boolean', default: false },
+      'gradient-every': { type: 'string', default: '1' },
+      backend: { type: 'string', default: 'wasm' },
+      model: { type: 'string', default: 'both' },
+    },
   });
+  const repeats = Number(values.repeats);
+  const gradientEvery = Number(values['gradient-every']);
+  const backend = values.backend as 'wasm' | 'js';
+  const digits = await loadBundledMnist();
+  const data = Array.from({ length: digits.count / BATCH }, (_, k) => ({
+    x: digits.images.subarray(k * BATCH * 784, (k + 1) * BATCH * 784),
+    labels: digits.labels.subarray(k * BATCH, (k + 1) * BATCH),
+  }));
 
-  for (const [name, build] of [['mlp', mlp], ['cnn', cnn]] as const) {
-    const { logits, loss } = build();
+  const models = ([['cnn', cnn], ['mlp', mlp]] as const).filter(([name]) => values.model === 'both' || values.model === name);
+  for (const [name, build] of models) {
+    const { logits, loss, params } = build();
+    const options = { compile: { backend }, ...(params === undefined ? {} : { params }) };
+    const analyzer = new DynamicAnalyzer(logits, { ...options, ...(values.loss ? { loss, gradientEvery } : {}) });
+    const forward = compile(logits, { backend, ...(params === undefined ? {} : { params }) });
     const ratios: number[] = [];
-    let last;
-    for (let k = 0; k < repeats; k++) {
-      last = await analyzeDynamic(logits, { data, measureCost: true, ...(values.loss ? { loss } : {}) });
-      ratios.push(last.cost!.ratio);
+    let report;
+    let forwardMs = 0;
+    for (let k = 0; k < repeats + 1; k++) {
+      // Batches alternate between the two executables, so load from other processes slows both alike.
+      const totals = analyzer.start();
+      let analysisMs = 0;
+      forwardMs = 0;
+      for (const feeds of data) {
+        const start = performance.now();
+        analyzer.add(totals, feeds);
+        const middle = performance.now();
+        forward.run({ x: feeds.x });
+        forwardMs += performance.now() - middle;
+        analysisMs += middle - start;
+      }
+      report = analyzer.finish(totals);
+      // The first pass warms up both executables and is not counted.
+      if (k > 0) ratios.push(analysisMs / forwardMs);
     }
-    const layers = last!.layers.map((l) => `${l.name} never positive ${l.dead}/${l.units}${l.channelSummary === undefined ? '' : ` (channels ${l.channelSummary.dead}/${l.channels})`}`).join(', ');
-    process.stdout.write(`${name}${values.loss ? ' with gradients' : ''}: median ratio ${median(ratios).toFixed(2)} (runs ${ratios.map((r) => r.toFixed(2)).join(', ')}); forward ${last!.cost!.forwardMs.toFixed(0)} ms; ${layers}\n`);
+    const layers = report!.layers.map((l) => `${l.name} never positive ${l.dead}/${l.units}${l.channelSummary === undefined ? '' : ` (channels ${l.channelSummary.dead}/${l.channels})`}`).join(', ');
+    const what = values.loss ? ` with gradients${gradientEvery > 1 ? ` every ${gradientEvery} batches` : ''}` : '';
+    process.stdout.write(`${name}${what} (${backend}, ${report!.examples} digits): median ratio ${median(ratios).toFixed(2)} (runs ${ratios.map((r) => r.toFixed(2)).join(', ')}); forward ${forwardMs.toFixed(0)} ms; ${layers}\n`);
   }
 }
 

@@ -356,8 +356,8 @@ function combine(setup: Setup, leaves: { region: BoxArrays; result: BoxResult }[
   return { kind: 'static', layers, outputs, leaves: leafBoxes, ms };
 }
 
-export { analyzeDynamic } from './dead-units/dynamic.ts';
-export type { DataSource, DynamicLayer, DynamicOptions, DynamicReport, GradientStats, GradientTarget, UnitActivity } from './dead-units/dynamic.ts';
+export { analyzeDynamic, DEFAULT_GRADIENT_EVERY, DynamicAnalyzer } from './dead-units/dynamic.ts';
+export type { AnalyzerOptions, DataSource, DynamicLayer, DynamicOptions, DynamicReport, DynamicTotals, GradientStats, GradientTarget, UnitActivity } from './dead-units/dynamic.ts';
 export { deadUnitAnnotations, deadUnitColors, deadUnitsJson, formatDeadUnitsTable, summarizeLayers } from './dead-units/report.ts';
 export type { DeadUnitColors, DeadUnitReport, LayerCounts, LayerSummary } from './dead-units/report.ts';
 export { DeadUnitsError } from './dead-units/units.ts';

@@ -21,6 +21,8 @@ export {
   analyzeDynamic,
   analyzeStatic,
   DeadUnitsError,
+  DEFAULT_GRADIENT_EVERY,
+  DynamicAnalyzer,
   deadUnitAnnotations,
   deadUnitColors,
   deadUnitsJson,
@@ -29,12 +31,14 @@ export {
 } from '../passes/dead-units.ts';
 export type {
   ActivationOp,
+  AnalyzerOptions,
   BoundsReport,
   DataSource,
   DeadUnitReport,
   DynamicLayer,
   DynamicOptions,
   DynamicReport,
+  DynamicTotals,
   InputBox,
   InputRegion,
   LayerSummary,

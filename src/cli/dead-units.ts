@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { DataSource, DeadUnitReport, Feeds, InputRegion } from '../index.ts';
 import type { GradientTarget } from '../../passes/dead-units.ts';
-import { analyzeDynamic, analyzeStatic, deadUnitsJson, formatDeadUnitsTable, Node, SlopeError } from '../index.ts';
+import { analyzeDynamic, analyzeStatic, DEFAULT_GRADIENT_EVERY, deadUnitsJson, formatDeadUnitsTable, Node, SlopeError } from '../index.ts';
 import { loadBundledMnist } from '../data/node-fs.ts';
 import { ancestors } from '../interp/interpreter.ts';
 
@@ -41,6 +41,9 @@ Options:
                        most F times its layer's mean (default 0)
   --gradients TARGET   gradient statistics of MODEL's loss with respect to
                        activations (default), preActivations or params
+  --gradient-every K   take gradient statistics on every K-th batch only, so
+                       they are estimates from those batches; counts stay
+                       exact (default ${DEFAULT_GRADIENT_EVERY}; 1 for exact statistics)
   --json               print {layers: [{name, units, dead, dying, alwaysActive,
                        unstable, sparsity, gradNorm, ...}]}
   -h, --help           show this help
@@ -194,6 +197,7 @@ function parseCommandLine(argv: readonly string[]) {
         threshold: { type: 'string' },
         tau: { type: 'string' },
         gradients: { type: 'string' },
+        'gradient-every': { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -235,12 +239,13 @@ export async function deadUnitsCommand(argv: readonly string[], out: (text: stri
     const data = await loadData(values.data, model.outputs, limit, err);
     const threshold = finiteNumber(values.threshold, '--threshold');
     const tau = finiteNumber(values.tau, '--tau');
+    const gradientEvery = positiveInteger(values['gradient-every'], '--gradient-every', DEFAULT_GRADIENT_EVERY);
     reports.push(
       await analyzeDynamic(model.outputs, {
         data,
         ...(threshold === undefined ? {} : { threshold }),
         ...(tau === undefined ? {} : { tau }),
-        ...(model.loss === undefined ? {} : { loss: model.loss, gradientsOf: gradients }),
+        ...(model.loss === undefined ? {} : { loss: model.loss, gradientsOf: gradients, gradientEvery }),
         ...(model.params === undefined ? {} : { params: model.params }),
       }),
     );

@@ -34,7 +34,9 @@ export function jsonSummary(report: TrainReport): object {
         deadUnits: e.deadUnits,
         units: e.units,
         gradNorms: e.gradNorms,
+        deadUnitReport: e.deadUnitReport,
       })),
+      deadUnitReport: run.deadUnitReport,
     })),
     config: report.config,
     totalSeconds: report.totalSeconds,
@@ -71,6 +73,21 @@ function resultsTable(report: TrainReport): string {
   return `<table><tr><th>run</th><th>loss</th><th>train acc.</th><th>val. acc.</th><th>best val. acc.</th><th>images/s</th><th>seconds</th><th>dead units (last epoch)</th></tr>\n${rows.join('\n')}</table>`;
 }
 
+const countCell = (value: number | null | undefined): string => (value === null || value === undefined ? '-' : String(value));
+
+/** Formats one row per run and activation layer: the static analysis over the box merged with the last epoch's validation analysis. */
+function analysisTable(report: TrainReport): string {
+  const rows = report.runs.flatMap((run) =>
+    (run.deadUnitReport?.layers ?? []).map((row) => {
+      const channels = row.channels === null ? '' : ` (${row.channels.units} channels: ${countCell(row.channels.dead)} dead, ${countCell(row.channels.alwaysActive)} always active, ${countCell(row.channels.unstable)} unstable)`;
+      const cells = [runLabel(run), row.name, String(row.units), countCell(row.dead), countCell(row.alwaysActive), countCell(row.unstable), countCell(row.neverPositive), countCell(row.dying), row.sparsity === null ? '-' : row.sparsity.toFixed(3), row.gradNorm === null ? '-' : row.gradNorm.toPrecision(3)];
+      return `<tr>${cells.map((c) => `<td>${escapeXml(c)}</td>`).join('')}<td>${escapeXml(channels.trim())}</td></tr>`;
+    }),
+  );
+  const header = ['run', 'layer', 'units', 'dead on the box', 'always active', 'unstable', 'never positive', 'dying', 'sparsity', 'grad norm', 'conv channels'];
+  return `<table><tr>${header.map((h) => `<th>${h}</th>`).join('')}</tr>\n${rows.join('\n')}</table>`;
+}
+
 function kernelTable(run: RunResult): string {
   const total = run.kernels.reduce((s, k) => s + k.msPerStep, 0);
   const rows = [...run.kernels]
@@ -94,8 +111,21 @@ export function renderReportHtml(report: TrainReport): string {
   const gradientCharts = layersOf('gradNorms').map((layer) =>
     lineChart({ title: `Gradient L2 norm: ${layer}`, xLabel: 'epoch', yLabel: 'mean norm per step', series: series(runs, '', (e) => e.gradNorms[layer]), yInclude: [0] }),
   );
+  const analysisRow = (e: RunResult['epochs'][number], layer: string) => e.deadUnitReport?.layers.find((row) => row.name === layer);
+  const analysisLayers = [...new Set(runs.flatMap((r) => r.epochs.flatMap((e) => e.deadUnitReport?.layers.map((row) => row.name) ?? [])))];
+  const dyingCharts = analysisLayers.map((layer) =>
+    lineChart({ title: `Dying units: ${layer}`, xLabel: 'epoch', yLabel: 'units positive on < 1% of images', series: series(runs, '', (e) => analysisRow(e, layer)?.dying ?? undefined), yInclude: [0] }),
+  );
+  const sparsityCharts = analysisLayers.map((layer) =>
+    lineChart({ title: `Sparsity: ${layer}`, xLabel: 'epoch', yLabel: 'fraction not positive', series: series(runs, '', (e) => analysisRow(e, layer)?.sparsity ?? undefined), yInclude: [0], formatY: percentTick }),
+  );
+  const activationGradientCharts = analysisLayers.map((layer) =>
+    lineChart({ title: `Activation gradient L2 norm: ${layer}`, xLabel: 'epoch', yLabel: 'validation loss gradient', series: series(runs, '', (e) => analysisRow(e, layer)?.gradNorm ?? undefined), yInclude: [0] }),
+  );
   const kernels = runs.map((run) => `<h3>${escapeXml(runLabel(run))}</h3>\n${kernelTable(run)}\n<pre>${escapeXml(run.compileReport)}</pre>`);
   const config = report.config;
+  const box = runs[0]?.deadUnitReport?.box;
+  const boxText = box === undefined ? '0,1' : `${box.lower},${box.upper}`;
 
   return `<!doctype html>
 <html lang="en">
@@ -117,7 +147,7 @@ pre { background: #f6f6f6; padding: 8px; font-size: 12px; overflow-x: auto; }
 <p><code>${escapeXml(report.command)}</code></p>
 <h2>Results</h2>
 ${resultsTable(report)}
-<p>Dead units: per hidden layer, the units (Dense neurons, conv channels) whose input to the activation was never positive on any validation image after the epoch. A dead ReLU unit passes no gradient; a LeakyReLU unit still passes alpha times its gradient.</p>
+<p>Dead units: per hidden layer, the units (Dense neurons, conv channels) whose input to the activation was never positive on any validation image after the epoch, counted by the dynamic dead-unit analysis. A dead ReLU unit passes no gradient; a LeakyReLU unit still passes alpha times its gradient.</p>
 <div class="charts">
 ${charts.join('\n')}
 </div>
@@ -125,11 +155,21 @@ ${charts.join('\n')}
 <div class="charts">
 ${deadCharts.join('\n')}
 </div>
+<h2>Dying units and sparsity per layer</h2>
+<p>From the same analysis of the validation set: dying units are positive on some validation images but on fewer than 1% of them (counted per unit, a conv unit being one position of one channel); sparsity is the fraction of image-unit pairs whose pre-activation is not positive.</p>
+<div class="charts">
+${dyingCharts.join('\n')}
+${sparsityCharts.join('\n')}
+</div>
 <h2>Gradient norms per layer</h2>
-<p>L2 norm of each layer's gradient (kernel and bias together), averaged over the epoch's steps.</p>
+<p>Parameter gradients: L2 norm of each layer's gradient (kernel and bias together) on the training batches, averaged over the epoch's steps. Activation gradients: L2 norm of the gradient of the validation loss (mean over a batch) with respect to each activation's output, root mean square over the validation batches that the analysis samples.</p>
 <div class="charts">
 ${gradientCharts.join('\n')}
+${activationGradientCharts.join('\n')}
 </div>
+<h2>Dead-unit analysis after training</h2>
+<p>Per activation layer of each trained model, the row of <code>slope dead-units --box=${escapeXml(boxText)} --data ... --json</code>: units dead, always active or unstable for every image with pixel values in [${escapeXml(boxText)}], proven by the static analysis, beside the last epoch's validation counts. A conv unit is one position of one channel.</p>
+${analysisTable(report)}
 <h2>Model</h2>
 <pre>${escapeXml(runs[0]?.layers ?? '')}</pre>
 <h2>Compiled training step</h2>

@@ -3,8 +3,8 @@
 // kernels and their measured times.
 
 import type { Dataset } from '../data/dataset.ts';
-import { Adam, Conv2D, Dense, Dropout, Flatten, LeakyReLU, MaxPooling2D, sequential } from '../layers/index.ts';
-import type { Layer } from '../layers/index.ts';
+import { Adam, analyzeModelStatic, Conv2D, DEFAULT_ANALYSIS_BOX, Dense, Dropout, Flatten, LeakyReLU, MaxPooling2D, mergeStaticRows, sequential } from '../layers/index.ts';
+import type { DeadUnitRow, Layer } from '../layers/index.ts';
 import type { ActivationSpec, EpochLog, ProgressReporter, Sequential } from '../index.ts';
 
 export type ActivationChoice = 'relu' | 'leaky_relu';
@@ -40,6 +40,8 @@ export interface EpochSummary {
   deadUnits: Record<string, number>;
   units: Record<string, number>;
   gradNorms: Record<string, number>;
+  /** The dead-unit analysis of the validation set after the epoch, as `slope dead-units --json` prints it. */
+  deadUnitReport: { layers: DeadUnitRow[] };
 }
 
 /** A kernel of the compiled training step with its measured time per step. */
@@ -63,6 +65,13 @@ export interface RunResult {
   kernels: KernelSummary[];
   /** The compiler's report of the training step: passes, fusion, memory. */
   compileReport: string;
+  /**
+   * The dead-unit analysis of the trained model, as `slope dead-units --box
+   * LO,HI --data ... --json` prints it: dead, always active and unstable
+   * units proven over the box of pixel values, merged with the last epoch's
+   * validation analysis (never positive, dying, sparsity, gradient norm).
+   */
+  deadUnitReport: { box: { lower: number; upper: number }; seconds: number; layers: DeadUnitRow[] };
 }
 
 /**
@@ -101,6 +110,7 @@ function summarizeEpoch(log: EpochLog): EpochSummary {
     deadUnits: log.deadUnits,
     units: log.units,
     gradNorms: log.gradNorms,
+    deadUnitReport: log.deadUnitReport!,
   };
 }
 
@@ -121,6 +131,12 @@ export async function trainRun(activation: ActivationChoice, data: { train: Data
   const times = step.executable.profile({ ...profileFeeds, ...noise }, 3);
   const kernels = step.executable.kernels.map((k, i) => ({ name: k.name, summary: k.summary, flops: k.flops, bytes: k.bytes, msPerStep: times[i]!.ms }));
 
+  const staticStarted = performance.now();
+  const { lower, upper } = DEFAULT_ANALYSIS_BOX;
+  const proven = analyzeModelStatic(model.spec(), lower, upper);
+  const lastEpoch = history.epochs[history.epochs.length - 1]!;
+  const deadUnitReport = { box: { lower, upper }, seconds: (performance.now() - staticStarted) / 1000, layers: mergeStaticRows(lastEpoch.deadUnitReport!.layers, proven) };
+
   return {
     activation,
     alpha: activation === 'relu' ? 0 : config.alpha,
@@ -130,5 +146,6 @@ export async function trainRun(activation: ActivationChoice, data: { train: Data
     layers: model.summary(),
     kernels,
     compileReport: step.executable.report(),
+    deadUnitReport,
   };
 }

@@ -19,6 +19,9 @@ import type { EpochLog, ProgressReporter } from './progress.ts';
 import type { Sequential } from './sequential.ts';
 import { InferenceStep, TrainStep } from './steps.ts';
 import type { ModelSpec } from './steps.ts';
+import { DEFAULT_GRADIENT_EVERY } from '../../passes/dead-units/dynamic.ts';
+import { UnitAnalysis } from './unit-analysis.ts';
+import type { DeadUnitRow, UnitAnalysisOptions } from './unit-analysis.ts';
 
 /** Examples for fit and evaluate. A data module Dataset is one. */
 export interface Examples {
@@ -44,9 +47,26 @@ export interface FitOptions {
   shuffle?: boolean;
   /** Seed of the shuffles and dropout masks; defaults to the model's seed. */
   seed?: number;
-  /** Count dead units on the validation set after every epoch; defaults to true. */
+  /**
+   * Report the dead-unit analysis of the validation set after every epoch:
+   * counts per unit and the gradient statistics of the validation loss with
+   * respect to every activation. Defaults to true. With false, the logs have
+   * no dead-unit fields and no gradients are taken, but the validation loss
+   * and accuracy still come from the analysis's executable, counters included.
+   */
   deadUnits?: boolean;
-  /** Batch size of validation; defaults to 256. It changes speed only, not results. */
+  /**
+   * Take the analysis's gradient statistics on every k-th validation batch
+   * only, so they are estimates from those batches; counts stay exact.
+   * Defaults to the analysis's DEFAULT_GRADIENT_EVERY.
+   */
+  gradientEvery?: number;
+  /**
+   * Largest batch of validation; defaults to 256. The examples are split into
+   * equal batches of at most this size (and one smaller batch when they do not
+   * divide evenly). It changes speed and the gradient statistics, which are
+   * per batch, but not the loss, accuracy or counts.
+   */
   validationBatchSize?: number;
   /** Called after every epoch, after the progress reporter; fit awaits it. */
   onEpochEnd?: (log: EpochLog) => void | Promise<void>;
@@ -76,9 +96,11 @@ export interface Evaluation {
   loss: number;
   /** Present when the model was compiled with the accuracy metric. */
   accuracy?: number;
-  /** Units never positive over the examples, by hidden layer; see EpochLog.deadUnits. */
+  /** Units never positive over the examples, by activation layer; see EpochLog.deadUnits. */
   deadUnits: Record<string, number>;
   units: Record<string, number>;
+  /** The dead-unit analysis per activation layer, in the row shape of `slope dead-units --json`. */
+  layers: DeadUnitRow[];
 }
 
 function positiveInteger(value: number, option: string, where: string): number {
@@ -137,44 +159,35 @@ function gather(data: Examples, order: Int32Array, start: number, count: number,
   }
 }
 
-const inferenceCache = new WeakMap<Sequential, Map<string, InferenceStep>>();
+const inferenceCache = new WeakMap<Sequential, Map<number, InferenceStep>>();
 
 /** Returns a cached inference step of the model; layers never change after build, so a step stays valid. */
-function inferenceStep(model: Sequential, batchSize: number, options: { loss?: Loss; accuracy?: boolean; unitMaxima?: boolean }): InferenceStep {
+function inferenceStep(model: Sequential, batchSize: number): InferenceStep {
   let steps = inferenceCache.get(model);
   if (steps === undefined) inferenceCache.set(model, (steps = new Map()));
-  const key = `${batchSize}/${options.loss?.name ?? '-'}/${options.accuracy === true}/${options.unitMaxima === true}`;
-  let step = steps.get(key);
-  if (step === undefined) steps.set(key, (step = new InferenceStep(model.spec(), batchSize, options)));
+  let step = steps.get(batchSize);
+  if (step === undefined) steps.set(batchSize, (step = new InferenceStep(model.spec(), batchSize)));
   step.loadWeights(model.weights);
   return step;
 }
 
-/** Runs an inference step over all examples and sums what evaluation reports. */
-function evaluateWith(step: InferenceStep, data: Examples): Evaluation {
-  let lossSum = 0;
-  let correct = 0;
-  const maxima = step.unitCounts.map((n) => new Float64Array(n).fill(-Infinity));
-  for (let start = 0; start < data.count; start += step.batchSize) {
-    const count = Math.min(step.batchSize, data.count - start);
-    const result = step.run(data.images, start, count, data.labels);
-    for (const value of result.loss ?? []) lossSum += value;
-    for (const value of result.correct ?? []) correct += value;
-    result.unitMaxima.forEach((batchMaxima, layer) => {
-      const running = maxima[layer]!;
-      for (let unit = 0; unit < running.length; unit++) running[unit] = Math.max(running[unit]!, batchMaxima[unit]!);
-    });
-  }
+const analysisCache = new WeakMap<Sequential, Map<string, UnitAnalysis>>();
 
-  const deadUnits: Record<string, number> = {};
-  const units: Record<string, number> = {};
-  step.unitLayers.forEach((layer, i) => {
-    // NaN counts as dead: it is not positive, and a NaN pre-activation passes no useful gradient.
-    deadUnits[layer] = maxima[i]!.filter((m) => !(m > 0)).length;
-    units[layer] = step.unitCounts[i]!;
-  });
-  const evaluation: Evaluation = { loss: lossSum / data.count, deadUnits, units };
-  if (step.hasAccuracy) evaluation.accuracy = correct / data.count;
+/** Returns a cached dead-unit analysis of the model for `count` examples. */
+function unitAnalysis(model: Sequential, count: number, maxBatch: number, options: UnitAnalysisOptions): UnitAnalysis {
+  let analyses = analysisCache.get(model);
+  if (analyses === undefined) analysisCache.set(model, (analyses = new Map()));
+  const key = `${count}/${maxBatch}/${options.loss.name}/${options.accuracy}/${options.gradients}/${options.gradientEvery}`;
+  let analysis = analyses.get(key);
+  if (analysis === undefined) analyses.set(key, (analysis = new UnitAnalysis(model.spec(), count, maxBatch, options)));
+  return analysis;
+}
+
+/** Evaluates the examples through the dead-unit analysis with the model's current weights. */
+function evaluateWith(analysis: UnitAnalysis, model: Sequential, data: Examples): Evaluation {
+  const result = analysis.run(data.images, data.labels, model.weights);
+  const evaluation: Evaluation = { loss: result.loss, deadUnits: result.deadUnits, units: result.units, layers: result.layers };
+  if (result.accuracy !== undefined) evaluation.accuracy = result.accuracy;
   return evaluation;
 }
 
@@ -186,12 +199,14 @@ export async function fitModel(model: Sequential, data: Examples, options: FitOp
   const epochs = positiveInteger(options.epochs ?? 1, 'epochs', 'fit');
   const batchSize = Math.min(positiveInteger(options.batchSize ?? 32, 'batchSize', 'fit'), data.count);
   const validationBatchSize = positiveInteger(options.validationBatchSize ?? 256, 'validationBatchSize', 'fit');
+  const gradientEvery = positiveInteger(options.gradientEvery ?? DEFAULT_GRADIENT_EVERY, 'gradientEvery', 'fit');
   const seed = options.seed ?? model.seed;
   if (!Number.isSafeInteger(seed)) throw new LayerError(`Error in fit: seed must be an integer, got ${describeValue(seed)}`);
 
   const step = new TrainStep(spec, batchSize, { ...config, optimizerState: model.optimizerState });
   const validation = options.validation;
-  const evaluator = validation === undefined ? undefined : inferenceStep(model, Math.min(validationBatchSize, validation.count), { loss: config.loss, accuracy: config.accuracy, unitMaxima: options.deadUnits ?? true });
+  const analysisOptions = { loss: config.loss, accuracy: config.accuracy, gradients: options.deadUnits ?? true, gradientEvery };
+  const evaluator = validation === undefined ? undefined : unitAnalysis(model, validation.count, validationBatchSize, analysisOptions);
   const reporter = await resolveProgress(options.progress);
 
   const exampleSize = sizeOf(spec.inputShape);
@@ -231,12 +246,14 @@ export async function fitModel(model: Sequential, data: Examples, options: FitOp
     if (config.accuracy) log.trainAccuracy = correct / (steps * batchSize);
     step.gradNormLayers.forEach((layer, i) => (log.gradNorms[layer] = normSums[i]! / steps));
     if (evaluator !== undefined) {
-      evaluator.loadWeights(model.weights);
-      const evaluation = evaluateWith(evaluator, validation!);
+      const evaluation = evaluateWith(evaluator, model, validation!);
       log.valLoss = evaluation.loss;
       if (evaluation.accuracy !== undefined) log.valAccuracy = evaluation.accuracy;
-      log.deadUnits = evaluation.deadUnits;
-      log.units = evaluation.units;
+      if (options.deadUnits ?? true) {
+        log.deadUnits = evaluation.deadUnits;
+        log.units = evaluation.units;
+        log.deadUnitReport = { layers: evaluation.layers };
+      }
     }
     logs.push(log);
     reporter?.epochEnd?.(log, { epochs });
@@ -254,7 +271,7 @@ export function evaluateModel(model: Sequential, data: Examples, options: Evalua
   const config = model.training;
   checkExamples(data, spec, config.loss, 'evaluate');
   const batchSize = Math.min(positiveInteger(options.batchSize ?? 256, 'batchSize', 'evaluate'), data.count);
-  return evaluateWith(inferenceStep(model, batchSize, { loss: config.loss, accuracy: config.accuracy, unitMaxima: true }), data);
+  return evaluateWith(unitAnalysis(model, data.count, batchSize, { loss: config.loss, accuracy: config.accuracy, gradients: false, gradientEvery: 1 }), model, data);
 }
 
 export function predictModel(model: Sequential, images: Float32Array, options: { batchSize?: number }): Float32Array {
@@ -266,7 +283,7 @@ export function predictModel(model: Sequential, images: Float32Array, options: {
   }
   const count = images.length / exampleSize;
   const batchSize = Math.min(positiveInteger(options.batchSize ?? 256, 'batchSize', 'predict'), count);
-  const step = inferenceStep(model, batchSize, {});
+  const step = inferenceStep(model, batchSize);
   const outputSize = sizeOf(spec.outputShape);
   const outputs = new Float32Array(count * outputSize);
   for (let start = 0; start < count; start += batchSize) {

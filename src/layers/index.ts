@@ -24,3 +24,5 @@ export { Sequential, sequential } from './sequential.ts';
 export type { CompileOptions as ModelCompileOptions, SequentialOptions, TrainingConfig } from './sequential.ts';
 export { InferenceStep, TrainStep } from './steps.ts';
 export type { InferenceResult, TrainStepResult } from './steps.ts';
+export { analyzeModelStatic, DEFAULT_ANALYSIS_BOX, mergeStaticRows } from './unit-analysis.ts';
+export type { DeadUnitRow } from './unit-analysis.ts';

@@ -1,6 +1,8 @@
 // Progress reporting of fit, and the one-line text of an epoch's log.
 // The terminal reporter, which needs Node, lives in progress-node.ts.
 
+import type { DeadUnitRow } from './unit-analysis.ts';
+
 /** Per-epoch results of fit. Accuracies are fractions in [0, 1]. */
 export interface EpochLog {
   /** 1 for the first epoch. */
@@ -18,13 +20,22 @@ export interface EpochLog {
   /** Wall time of the epoch's training steps, in seconds. */
   seconds: number;
   /**
-   * Per hidden Dense or Conv2D layer (all but the last), the number of units
-   * whose pre-activation was never positive on any validation example: one
-   * unit per Dense neuron, per conv channel (over every position).
+   * Per activation layer (a Dense or Conv2D layer with a relu-family
+   * activation, or an activation layer), the number of units whose
+   * pre-activation was never positive on any validation example: one unit per
+   * Dense neuron, per conv channel (over every position). The dead-unit
+   * analysis gives it, as deadUnitReport does.
    */
   deadUnits: Record<string, number>;
   /** Number of units of each layer in deadUnits. */
   units: Record<string, number>;
+  /**
+   * The dead-unit analysis of the validation set after the epoch, one row per
+   * activation layer in the shape of `slope dead-units --json`: units, dead,
+   * dying, sparsity and the gradient norm of the validation loss with respect
+   * to the activation. Absent without validation data or with deadUnits false.
+   */
+  deadUnitReport?: { layers: DeadUnitRow[] };
   /** Mean over the epoch's steps of each layer's gradient L2 norm (all its params together). */
   gradNorms: Record<string, number>;
 }

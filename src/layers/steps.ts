@@ -1,8 +1,7 @@
 // The two executables a model compiles: the training step (forward pass,
 // loss, gradients and optimizer update in one executable) and the inference
-// step (forward pass, and optionally per-example loss, correctness and the
-// maxima that dead-unit counting needs). Both have a fixed batch size, as
-// every compiled shape is static.
+// step (forward pass, and optionally per-example loss and correctness). Both
+// have a fixed batch size, as every compiled shape is static.
 
 import type { BackendName } from '../backend/backend.ts';
 import type { FeedValue } from '../graph/feeds.ts';
@@ -131,18 +130,12 @@ export interface InferenceResult {
   output: OutputArray;
   loss?: OutputArray;
   correct?: OutputArray;
-  /** Per hidden layer, the maximum pre-activation of each unit over the batch. */
-  unitMaxima: OutputArray[];
 }
 
 /** One compiled forward pass, with the extra per-example outputs evaluation needs. */
 export class InferenceStep {
   readonly executable: Executable;
   readonly batchSize: number;
-  /** Hidden Dense and Conv2D layers (every one but the last), whose units are counted; in `unitMaxima` order. */
-  readonly unitLayers: readonly string[];
-  /** Number of units of each layer in `unitLayers`. */
-  readonly unitCounts: readonly number[];
   private readonly exampleSize: number;
   /** Whether the step computes the per-example loss and correctness. */
   readonly hasLoss: boolean;
@@ -151,7 +144,7 @@ export class InferenceStep {
   private readonly labelBatch: Int32Array | Float32Array | undefined;
   private readonly labelSize: number;
 
-  constructor(model: ModelSpec, batchSize: number, options: { loss?: Loss; accuracy?: boolean; unitMaxima?: boolean } = {}) {
+  constructor(model: ModelSpec, batchSize: number, options: { loss?: Loss; accuracy?: boolean } = {}) {
     this.batchSize = batchSize;
     const g = graph(model.seed);
     const forward = buildForward(g, model.layers, model.inputShape, batchSize, { training: false, seed: model.seed });
@@ -169,14 +162,6 @@ export class InferenceStep {
     }
     this.labelSize = sizeOf(labelShape);
 
-    const hidden = options.unitMaxima === true ? [...forward.units].slice(0, -1) : [];
-    for (const [, preActivation] of hidden) {
-      const batchAxes = preActivation.shape.map((_, i) => i).slice(0, -1);
-      outputs.push(preActivation.max(batchAxes));
-    }
-    this.unitLayers = hidden.map(([name]) => name);
-    this.unitCounts = hidden.map(([, z]) => z.shape[z.rank - 1]!);
-
     const params: Record<string, Float32Array> = {};
     for (const p of forward.params) params[p.name] = model.weights.get(p.name)!;
     this.executable = compile(outputs, { params, backend: model.backend });
@@ -192,8 +177,7 @@ export class InferenceStep {
   /**
    * Runs the examples [start, start + count) of `images` (and `labels`), with
    * count at most the batch size. A short batch is padded by repeating its
-   * own examples, so unit maxima see only real examples; per-example outputs
-   * are trimmed to `count`.
+   * own examples; per-example outputs are trimmed to `count`.
    */
   run(images: Float32Array, start: number, count: number, labels?: Int32Array | Float32Array): InferenceResult {
     const size = this.exampleSize;
@@ -214,10 +198,9 @@ export class InferenceStep {
     const results = this.executable.run(feeds);
     const outputSize = results[0]!.length / this.batchSize;
     let next = 1;
-    const result: InferenceResult = { output: results[0]!.subarray(0, count * outputSize), unitMaxima: [] };
+    const result: InferenceResult = { output: results[0]!.subarray(0, count * outputSize) };
     if (this.hasLoss) result.loss = results[next++]!.subarray(0, count);
     if (this.hasAccuracy) result.correct = results[next++]!.subarray(0, count);
-    result.unitMaxima = results.slice(next);
     return result;
   }
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DynamicReport, Node } from '../../src/index.ts';
-import { analyzeDynamic, compile, DeadUnitsError, evaluate, grad, graph } from '../../src/index.ts';
+import { analyzeDynamic, compile, DeadUnitsError, DEFAULT_GRADIENT_EVERY, DynamicAnalyzer, evaluate, grad, graph } from '../../src/index.ts';
 import type { NetworkSpec } from './networks.ts';
 import { buildNetwork, networkArbitrary, sampleBox } from './networks.ts';
 
@@ -300,4 +300,126 @@ describe('dynamic analysis: arguments', () => {
     expect(report.cost!.ratio).toBeGreaterThan(0);
     expect(Number.isFinite(report.cost!.ratio)).toBe(true);
   });
+});
+
+describe('dynamic analyzer: reuse', () => {
+  /** Two relu layers and a loss; the params are given per run. */
+  function network() {
+    const g = graph();
+    const x = g.input('x', [4, 3], 'float64');
+    const labels = g.input('labels', [4], 'int32');
+    const w1 = g.param('w1', [3, 5], { dtype: 'float64', init: 'heNormal', seed: 1 });
+    const w2 = g.param('w2', [5, 3], { dtype: 'float64', init: 'heNormal', seed: 2 });
+    const h = x.matmul(w1).relu().named('hidden');
+    const logits = h.matmul(w2).relu().named('logits');
+    return { logits, loss: g.softmaxCrossEntropy(logits, labels).mean() };
+  }
+  const data = Array.from({ length: 5 }, (_, k) => ({ x: Array.from({ length: 12 }, (_, i) => Math.cos(3 * i + k)), labels: [k % 3, 1, 2, 0] }));
+  const paramsOf = (seed: number) => ({
+    w1: Array.from({ length: 15 }, (_, i) => Math.sin(seed + 7 * i)),
+    w2: Array.from({ length: 15 }, (_, i) => Math.cos(seed * 3 + i)),
+  });
+
+  it('gives one-shot results on each run', async () => {
+    const { logits, loss } = network();
+    const analyzer = new DynamicAnalyzer(logits, { loss });
+    for (const seed of [1, 2, 1]) {
+      const params = paramsOf(seed);
+      const reused = await analyzer.run(data, params);
+      const oneShot = await analyzeDynamic(logits, { data, loss, params });
+      expect(reused.layers.map((l) => l.dead), `seed ${seed}`).toEqual(oneShot.layers.map((l) => l.dead));
+      expect(reused.layers.map((l) => Array.from(l.positiveFraction))).toEqual(oneShot.layers.map((l) => Array.from(l.positiveFraction)));
+      expect(reused.layers.map((l) => l.sparsity)).toEqual(oneShot.layers.map((l) => l.sparsity));
+      expect(reused.layers.map((l) => l.gradient!.l2Norm)).toEqual(oneShot.layers.map((l) => l.gradient!.l2Norm));
+      expect(reused.layers.map((l) => Array.from(l.maxPreActivation))).toEqual(oneShot.layers.map((l) => Array.from(l.maxPreActivation)));
+    }
+    const first = await analyzer.run(data, paramsOf(1));
+    const second = await analyzer.run(data, paramsOf(2));
+    expect(first.layers[0]!.preActivationMean).not.toBe(second.layers[0]!.preActivationMean);
+  });
+
+  it('accumulates batch by batch like run', async () => {
+    const { logits, loss } = network();
+    const analyzer = new DynamicAnalyzer(logits, { loss, params: paramsOf(3) });
+    const totals = analyzer.start();
+    for (const feeds of data) analyzer.add(totals, feeds);
+    const stepped = analyzer.finish(totals);
+    const whole = await analyzer.run(data);
+    expect(stepped.layers.map((l) => [l.dead, l.dying, l.sparsity, l.gradient!.l2Norm])).toEqual(whole.layers.map((l) => [l.dead, l.dying, l.sparsity, l.gradient!.l2Norm]));
+  });
+
+  it('rejects totals of another analyzer', () => {
+    const { logits, loss } = network();
+    const analyzer = new DynamicAnalyzer(logits, { loss });
+    const other = new DynamicAnalyzer(logits.inputs[0]!);
+    expect(() => analyzer.add(other.start(), data[0]!)).toThrow(/totals come from an analyzer of another graph/);
+  });
+
+  it('samples gradients on every k-th batch', async () => {
+    const { logits, loss } = network();
+    const params = paramsOf(4);
+    for (const gradientsOf of ['activations', 'preActivations', 'params'] as const) {
+      const sampled = await analyzeDynamic(logits, { data, loss, params, gradientsOf, gradientEvery: 2 });
+      const exact = await analyzeDynamic(logits, { data, loss, params, gradientsOf, gradientEvery: 1 });
+      // Batches 0, 2 and 4 take gradients.
+      const subset = await analyzeDynamic(logits, { data: [data[0]!, data[2]!, data[4]!], loss, params, gradientsOf, gradientEvery: 1 });
+      expect(sampled.batches).toBe(5);
+      expect(sampled.gradientBatches).toBe(3);
+      sampled.layers.forEach((layer, k) => {
+        expect(Array.from(layer.positiveFraction), `${gradientsOf} layer ${k}`).toEqual(Array.from(exact.layers[k]!.positiveFraction));
+        expect(layer.sparsity).toBe(exact.layers[k]!.sparsity);
+        expect(layer.preActivationStd).toBe(exact.layers[k]!.preActivationStd);
+        if (gradientsOf === 'params') return;
+        const expected = subset.layers[k]!.gradient!;
+        expect(layer.gradient!.l2Norm).toBeCloseTo(expected.l2Norm, 12);
+        expect(layer.gradient!.meanAbs).toBeCloseTo(expected.meanAbs, 12);
+        expect(layer.gradient!.zeroFraction).toBeCloseTo(expected.zeroFraction, 12);
+        expect(Array.from(layer.gradient!.unitZeroFraction)).toEqual(Array.from(expected.unitZeroFraction));
+      });
+      sampled.paramGradients.forEach((p, k) => {
+        expect(p.l2Norm, p.name).toBeCloseTo(subset.paramGradients[k]!.l2Norm, 12);
+        expect(p.meanAbs, p.name).toBeCloseTo(subset.paramGradients[k]!.meanAbs, 12);
+      });
+    }
+  });
+
+  it('samples every 8th batch by default', async () => {
+    const { logits, loss } = network();
+    const many = [...data, ...data, ...data, ...data];
+    const report = await analyzeDynamic(logits, { data: many, loss });
+    expect(DEFAULT_GRADIENT_EVERY).toBe(8);
+    // Batches 0, 8 and 16 of 20.
+    expect(report.gradientBatches).toBe(3);
+    expect(report.layers[0]!.gradient!.l2Norm).toBe((await analyzeDynamic(logits, { data: many, loss, gradientEvery: 8 })).layers[0]!.gradient!.l2Norm);
+    expect((await analyzeDynamic(logits, { data })).gradientBatches).toBe(0);
+  });
+
+  it('rejects an invalid gradientEvery', async () => {
+    const { logits, loss } = network();
+    for (const bad of [0, -1, 1.5, NaN]) {
+      expect(() => new DynamicAnalyzer(logits, { loss, gradientEvery: bad }), String(bad)).toThrow(DeadUnitsError);
+      expect(() => new DynamicAnalyzer(logits, { loss, gradientEvery: bad })).toThrow(/gradientEvery must be an integer >= 1/);
+    }
+    await expect(analyzeDynamic(logits, { data, loss, gradientEvery: 0 })).rejects.toThrow(/Error in analyzeDynamic: gradientEvery must be an integer >= 1/);
+    expect(() => new DynamicAnalyzer(logits, { gradientEvery: 2 })).toThrow(/gradientEvery is 2 but no loss is given/);
+  });
+});
+
+describe('dynamic analysis: NaN pre-activations', () => {
+  // Small batches pack the positive and NaN counts into one sum; from 4,095 rows on they are counted apart.
+  for (const rows of [3, 5000]) {
+    it(`counts NaN apart from positive (batch ${rows})`, async () => {
+      const g = graph();
+      const x = g.input('x', [rows, 2]);
+      const column0 = [1, NaN, -1];
+      const column1 = [NaN, 2, 3, 0];
+      const values = Float32Array.from({ length: rows * 2 }, (_, i) => (i % 2 === 0 ? column0[(i >> 1) % 3]! : column1[(i >> 1) % 4]!));
+      const layer = (await analyzeDynamic(x.relu(), { data: [{ x: values }, { x: values }] })).layers[0]!;
+      const count = (column: number[], test: (v: number) => boolean) => Array.from({ length: rows }, (_, r) => column[r % column.length]!).filter(test).length;
+      expect(layer.examples).toBe(2 * rows);
+      expect(layer.positiveFraction[0]).toBe(count(column0, (v) => v > 0) / rows);
+      expect(layer.positiveFraction[1]).toBe(count(column1, (v) => v > 0) / rows);
+      expect(layer.nanCount).toBe(2 * (count(column0, Number.isNaN) + count(column1, Number.isNaN)));
+    });
+  }
 });

@@ -26,6 +26,9 @@ describe('slope train', () => {
     await rm(directory, { recursive: true, force: true });
   });
 
+  // The keys of a row of `slope dead-units --json`.
+  const ROW_KEYS = ['alwaysActive', 'channels', 'dead', 'deadLabel', 'dying', 'gradNorm', 'name', 'neverPositive', 'op', 'sparsity', 'units', 'unstable'];
+
   it('prints one JSON summary on stdout', () => {
     const summary = JSON.parse(stdout);
     expect(summary.runs.map((r: { activation: string }) => r.activation)).toEqual(['relu', 'leaky_relu']);
@@ -33,7 +36,7 @@ describe('slope train', () => {
     for (const runSummary of summary.runs) {
       expect(runSummary.epochs).toHaveLength(1);
       const epoch = runSummary.epochs[0];
-      expect(Object.keys(epoch).sort()).toEqual(['deadUnits', 'epoch', 'gradNorms', 'imagesPerSecond', 'loss', 'trainAccuracy', 'units', 'valAccuracy']);
+      expect(Object.keys(epoch).sort()).toEqual(['deadUnitReport', 'deadUnits', 'epoch', 'gradNorms', 'imagesPerSecond', 'loss', 'trainAccuracy', 'units', 'valAccuracy']);
       expect(epoch.trainAccuracy).toBeGreaterThanOrEqual(0);
       expect(epoch.trainAccuracy).toBeLessThanOrEqual(1);
       expect(epoch.valAccuracy).toBeGreaterThanOrEqual(0);
@@ -43,6 +46,22 @@ describe('slope train', () => {
       expect(Object.keys(epoch.deadUnits)).toEqual(['conv2d_1', 'conv2d_2', 'dense_1']);
       expect(Object.keys(epoch.gradNorms)).toEqual(['conv2d_1', 'conv2d_2', 'dense_1', 'dense_2']);
       for (const norm of Object.values(epoch.gradNorms)) expect(norm).toBeGreaterThan(0);
+      const rows = epoch.deadUnitReport.layers;
+      expect(rows.map((r: { name: string }) => r.name)).toEqual(['conv2d_1', 'conv2d_2', 'dense_1']);
+      expect(rows.map((r: { units: number }) => r.units)).toEqual([26 * 26 * 16, 11 * 11 * 32, 64]);
+      for (const row of rows) {
+        expect(Object.keys(row).sort()).toEqual(ROW_KEYS);
+        expect(epoch.deadUnits[row.name]).toBe(row.channels?.dead ?? row.dead);
+        expect(row.gradNorm).toBeGreaterThan(0);
+        expect(row.sparsity).toBeGreaterThan(0);
+      }
+      const proven = runSummary.deadUnitReport;
+      expect(proven.box).toEqual({ lower: 0, upper: 1 });
+      for (const row of proven.layers) {
+        expect(Object.keys(row).sort()).toEqual(ROW_KEYS);
+        expect(row.dead + row.alwaysActive + row.unstable).toBe(row.units);
+        expect(row.neverPositive).toBe(rows.find((r: { name: string }) => r.name === row.name).dead);
+      }
     }
   });
 
