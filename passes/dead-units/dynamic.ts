@@ -181,10 +181,8 @@ const GRADIENT_COUNTERS = 3;
  * Sums and maxima over the batch axis of one node, computed from a view of it
  * as [1, batch, units] (a reshape, which shares the buffer).
  *
- * Sums over the batch are products with a row of ones, because the matmul
- * kernel reads the rows of its right operand contiguously. A sum reduction
- * over axis 0 reads each unit at a stride of the row size. For the first conv
- * of the training CNN on the wasm backend, that was about 5 times slower.
+ * A reduction over the batch axis of the view runs row by row (see
+ * reduceRowByRow in src/kernel/anchors.ts), reading the rows contiguously.
  * The view also keeps the counters out of the kernel that computes the node.
  * Fusion joins an elementwise node to its input's kernel when their shapes
  * match, and as extra stores in a conv's epilogue the counters made that
@@ -194,22 +192,22 @@ const GRADIENT_COUNTERS = 3;
  */
 class BatchReducer {
   private readonly view: Node;
-  private readonly ones: Node | undefined;
+  private readonly batched: boolean;
 
   constructor(readonly node: Node) {
-    if (node.rank < 2) {
+    this.batched = node.rank >= 2;
+    if (!this.batched) {
       this.view = node;
       return;
     }
     const batch = node.shape[0]!;
     this.view = node.reshape([1, batch, node.size / batch]);
-    this.ones = node.graph.constant(new Float64Array(batch).fill(1), [1, 1, batch], node.dtype);
   }
 
   /** Returns, per unit, the sum over the batch of `f` of the node. */
   sum(f: (view: Node) => Node): Node {
     const values = f(this.view);
-    return this.ones === undefined ? values : this.ones.matmul(values);
+    return this.batched ? values.sum([1], { keepDims: true }) : values;
   }
 
   /** Returns, per unit, how many batch rows satisfy `condition`. */
@@ -219,7 +217,7 @@ class BatchReducer {
 
   /** Returns, per unit, the max over the batch. */
   max(): Node {
-    return this.ones === undefined ? this.view : this.view.max([1]);
+    return this.batched ? this.view.max([1]) : this.view;
   }
 }
 
@@ -242,7 +240,7 @@ function layerCounters(preActivation: Node, activation: Node): LayerCounters {
   const dtype = preActivation.dtype;
   return {
     positive: nanWeight === undefined ? z.count((v) => v.greater(0)) : z.sum((v) => g.where(v.equal(v), v.greater(0).cast(dtype), g.constant(nanWeight, [], dtype))),
-    // A relu output is never negative, so its sum needs no abs, which makes the product with ones about twice as fast.
+    // A relu output is never negative, so its sum needs no abs.
     absSum: isNonNegative(activation) ? a.sum((v) => v) : a.sum((v) => v.abs()),
     max: z.max(),
     sum: z.sum((v) => v),

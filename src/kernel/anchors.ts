@@ -9,7 +9,7 @@ import { sizeOf } from '../graph/shape.ts';
 import type { OpName } from '../ops/attrs.ts';
 import type { AnchorContext } from './context.ts';
 import type { Expr, Stmt } from './ir.ts';
-import { bin, fvar, iadd, int, ivar, loop, num, select, un } from './ir.ts';
+import { bin, fvar, iadd, imul, int, ivar, loop, num, select, un } from './ir.ts';
 import type { PointwiseName } from './pointwise.ts';
 import { Point } from './point.ts';
 import { convAnchors } from './conv.ts';
@@ -27,12 +27,20 @@ export function nest(ctx: AnchorContext, shape: readonly number[], body: (vars: 
   return stmts;
 }
 
+/** Kept elements from which a reduction over leading axes runs row by row; below it, one output at a time. */
+const ROW_BY_ROW_MIN_KEPT = 8;
+
 function reduction(ctx: AnchorContext<Node<'sum' | 'mean' | 'max' | 'min'>>, init: number, combine: (acc: Expr, x: Expr) => Expr, finish: (acc: Expr, count: number) => Expr): Stmt[] {
   const { node } = ctx;
   const inShape = ctx.inputShape(0);
   const axes = node.attrs.axes;
   const kept = inShape.map((_, d) => d).filter((d) => !axes.includes(d));
   const count = sizeOf(axes.map((a) => inShape[a]!));
+  const keptSize = sizeOf(kept.map((d) => inShape[d]!));
+  // Kept axes of size 1 before the reduced ones do not change the row-major layout.
+  const lastReduced = Math.max(...axes);
+  const leading = kept.every((d) => d > lastReduced || inShape[d] === 1);
+  if (leading && count > 1 && keptSize >= ROW_BY_ROW_MIN_KEPT) return reduceRowByRow(ctx, count, keptSize, init, combine, finish);
   return nest(ctx, kept.map((d) => inShape[d]!), (outer) => {
     const acc = ctx.fresh('acc');
     const inner = nest(ctx, axes.map((a) => inShape[a]!), (reduced) => {
@@ -45,6 +53,30 @@ function reduction(ctx: AnchorContext<Node<'sum' | 'mean' | 'max' | 'min'>>, ini
     });
     return [{ k: 'let', name: acc, t: ctx.t, init: num(init, ctx.t) }, ...inner, ...ctx.emit(Point.of(node.shape, outCoords), finish(fvar(acc, ctx.t), count))];
   });
+}
+
+/**
+ * Reduces over the leading axes of a row-major input, such as a sum over
+ * the batch: the input is `count` rows of `keptSize` elements, and the
+ * accumulators live in a scratch row that each input row updates in turn.
+ * Every output still combines its terms in row order from `init`, as the
+ * one-output-at-a-time loop does, but the inner loop reads consecutive
+ * elements, so it streams through memory and runs as a SIMD loop.
+ */
+function reduceRowByRow(ctx: AnchorContext<Node<'sum' | 'mean' | 'max' | 'min'>>, count: number, keptSize: number, init: number, combine: (acc: Expr, x: Expr) => Expr, finish: (acc: Expr, count: number) => Expr): Stmt[] {
+  const t = ctx.t;
+  const inShape = ctx.inputShape(0);
+  const accumulators = ctx.scratch(keptSize);
+  const [cleared, row, column, emitted] = [ctx.fresh('i'), ctx.fresh('r'), ctx.fresh('i'), ctx.fresh('i')];
+  const at = (index: Expr): Expr => ({ k: 'load', t, buf: accumulators, index });
+  const element = iadd(imul(ivar(row), keptSize), ivar(column));
+  return [
+    loop(cleared, 0, keptSize, [{ k: 'store', buf: accumulators, index: ivar(cleared), value: num(init, t) }]),
+    loop(row, 0, count, [
+      loop(column, 0, keptSize, [{ k: 'store', buf: accumulators, index: ivar(column), value: combine(at(ivar(column)), ctx.input(0, Point.flat(inShape, element))) }]),
+    ]),
+    loop(emitted, 0, keptSize, ctx.emit(Point.flat(ctx.node.shape, ivar(emitted)), finish(at(ivar(emitted)), count))),
+  ];
 }
 
 /** Rows along an axis: loops over every other axis, giving the lane's base coordinates. */
