@@ -232,6 +232,11 @@ export async function trainCommand(argv: readonly string[], out: (text: string) 
   const started = performance.now();
   const loaded = await loadTrainingData({ ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }), seed: options.config.seed });
   const data = { train: firstExamples(loaded.train, options.limit), validation: firstExamples(loaded.validation, options.validationLimit) };
+  // fit takes batches of at most the training set's size, so the report states the batch size that ran.
+  if (options.config.batchSize > data.train.count && data.train.count > 0) {
+    process.stderr.write(`note: --batch-size ${options.config.batchSize} is more than the ${data.train.count} training examples; training with batches of ${data.train.count}\n`);
+    options.config.batchSize = data.train.count;
+  }
 
   const labels = options.activations.map((activation) => runLabel({ activation, alpha: activation === 'relu' ? 0 : options.config.alpha }));
   const progress = runProgress(labels);

@@ -106,13 +106,16 @@ describe('slope train --data', () => {
       await writeFile(join(directory, `${prefix}-labels-idx1-ubyte`), encodeIdx('uint8', [count], labels));
     }
     const out = join(directory, 'out');
-    const args = [launcher, 'train', '--data', directory, '--epochs', '1', '--batch-size', '16', '--activation', 'leaky_relu', '--jobs', '1', '--out', out, '--json'];
-    const { stdout } = await run(process.execPath, args, { timeout: 60_000 });
+    // A batch size above the 48 training examples trains with batches of 48, and the report says so.
+    const args = [launcher, 'train', '--data', directory, '--epochs', '1', '--batch-size', '64', '--activation', 'leaky_relu', '--jobs', '1', '--out', out, '--json'];
+    const { stdout, stderr } = await run(process.execPath, args, { timeout: 60_000 });
 
     const summary = JSON.parse(stdout);
     expect(summary.runs.map((r: { activation: string }) => r.activation)).toEqual(['leaky_relu']);
     const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
     expect(report.data).toEqual({ source: 'idx', train: 48, validation: 16 });
+    expect(report.config.batchSize).toBe(48);
+    expect(stderr).toContain('--batch-size 64 is more than the 48 training examples');
   }, 90_000);
 });
 
