@@ -10,6 +10,7 @@
 
 import { compile, graph, Rng } from '../src/index.ts';
 import type { Executable, Feeds, Node } from '../src/index.ts';
+import { median } from './measure.ts';
 
 interface Case {
   name: string;
@@ -31,12 +32,6 @@ const variants = [
   { label: 'wasm-simd', options: { backend: 'wasm' as const } },
   { label: 'wasm-scalar', options: { backend: 'wasm' as const, simd: false } },
 ];
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** Returns the median milliseconds of one run; a run repeats exe.run enough times to last about a millisecond. */
 function time(exe: Executable, feeds: Feeds): number {
