@@ -16,7 +16,8 @@
 // row-major B are n * 4 bytes apart: for n = 512 that is 2 KiB, so the
 // rows of one panel map to 2 of the 64 sets of a 32 KiB 8-way L1 cache and
 // evict each other. A B that only one row of tiles reads (m <= ROWS) is
-// read in place when it can be.
+// read in place when it can be. Rows are taken in blocks of BLOCK_ROWS, so
+// each panel is reused by a block of A rows that stays in L2.
 //
 // A is read in place when its element addresses are affine in the loop
 // variables (a row-major or transposed matrix, batch offsets). Otherwise it
@@ -38,6 +39,11 @@ import { F32X4, vectorizeLoop, VectorBody } from './vector.ts';
 const ROWS = 4;
 /** v128 columns of a register tile: 4 * VECTORS output columns. */
 const VECTORS = 2;
+/**
+ * Rows of A that pass over one B panel before the next panel is read, so
+ * that BLOCK_ROWS * k * 4 bytes of A (128 KiB for k = 512) stay in L2.
+ */
+const BLOCK_ROWS = 64;
 
 /** Returns true when `e` reads any of the named variables. */
 function mentions(e: Expr, names: ReadonlySet<string>): boolean {
@@ -324,19 +330,34 @@ class Tiles {
     const j0 = this.fb.local(`${this.c.j.name}.tile`, 'i32');
     const aOffset = this.offset(this.a);
     const bOffset = this.offset(this.b);
-
-    // Column blocks outermost: a block's B panel stays in cache while every row of A passes over it.
-    const rows = (vectors: number) => {
-      this.stepped(i0, 0, fullRows, ROWS, () => this.tile(ROWS, vectors, i0, j0, aOffset, bOffset));
-      if (m % ROWS !== 0) {
-        this.fb.emit(['i32.const', fullRows], ['local.set', i0]);
-        this.tile(m % ROWS, vectors, i0, j0, aOffset, bOffset);
+    const columns = (body: (vectors: number) => void) => {
+      this.stepped(j0, 0, wide, width, () => body(VECTORS));
+      if (vectorEnd > wide) {
+        this.fb.emit(['i32.const', wide], ['local.set', j0]);
+        body(1);
       }
     };
-    this.stepped(j0, 0, wide, width, () => rows(VECTORS));
-    if (vectorEnd > wide) {
-      this.fb.emit(['i32.const', wide], ['local.set', j0]);
-      rows(1);
+
+    // Blocks of rows outermost, then column panels, then the row tiles of the block.
+    // A B panel stays in L1 while the rows of the block pass over it, and the block's rows of A stay in L2.
+    if (fullRows > 0) {
+      const blockRows = Math.min(fullRows, BLOCK_ROWS - (BLOCK_ROWS % ROWS));
+      const block = this.fb.local(`${this.c.i.name}.block`, 'i32');
+      const blockEnd = this.fb.local(`${this.c.i.name}.blockEnd`, 'i32');
+      this.stepped(block, 0, fullRows, blockRows, () => {
+        this.fb.emit(['local.get', block], ['i32.const', blockRows], ['i32.add'], ['i32.const', fullRows], ['local.get', block], ['i32.const', fullRows - blockRows], ['i32.lt_s'], ['select'], ['local.set', blockEnd]);
+        columns((vectors) => {
+          this.fb.emit(['local.get', block], ['local.set', i0], ['loop']);
+          this.tile(ROWS, vectors, i0, j0, aOffset, bOffset);
+          this.fb.emit(['local.get', i0], ['i32.const', ROWS], ['i32.add'], ['local.tee', i0], ['local.get', blockEnd], ['i32.lt_s'], ['br_if', 0], ['end']);
+        });
+      });
+    }
+    if (m % ROWS !== 0) {
+      columns((vectors) => {
+        this.fb.emit(['i32.const', fullRows], ['local.set', i0]);
+        this.tile(m % ROWS, vectors, i0, j0, aOffset, bOffset);
+      });
     }
     if (n > vectorEnd) this.scalarColumns(vectorEnd, n);
     this.fb.release(aOffset, bOffset);
