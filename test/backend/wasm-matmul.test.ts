@@ -90,18 +90,18 @@ describe('wasm matmul', () => {
     }), { numRuns: FUZZ_RUNS });
   }, 60_000);
 
-  // B is packed into panels of 8 and then 4 columns, and rows run in blocks of 64.
+  // B is packed into panels of 16 columns, then one of the remaining 4, 8 or 12, and rows run in blocks of 64.
   // These sizes leave partial row blocks, panels and tiles.
   const PANEL_CASES: readonly [string, Partial<MatmulCase>][] = [
-    ['three row blocks, the last partial', { m: 150, k: 37, n: 23 }],
+    ['three row blocks, the last partial', { m: 151, k: 37, n: 23 }],
     ['two row blocks, a 4-column panel only', { m: 66, k: 9, n: 4 }],
-    ['k of 1 over two row blocks', { m: 70, k: 1, n: 12 }],
+    ['k of 1 with a 12-column panel', { m: 70, k: 1, n: 12 }],
     ['long k', { m: 9, k: 700, n: 20 }],
     ['k of 0', { m: 65, k: 0, n: 9 }],
     ['transposed B over two row blocks', { m: 67, k: 19, n: 21, transposeB: true }],
-    ['transposed A and B', { m: 66, k: 13, n: 9, transposeA: true, transposeB: true }],
+    ['transposed A and B', { m: 66, k: 13, n: 30, transposeA: true, transposeB: true }],
     ['a batch of B, packed per batch', { m: 65, k: 11, n: 13, batch: 'both' }],
-    ['one row of tiles reads B in place', { m: 4, k: 30, n: 20 }],
+    ['one row of tiles reads B in place', { m: 2, k: 30, n: 44 }],
   ];
 
   it.each(PANEL_CASES)('packed B panels: %s', (_label, sizes) => {

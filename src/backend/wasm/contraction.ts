@@ -35,10 +35,14 @@ import type { BufferAccess } from './scalar.ts';
 import { ScalarEmitter } from './scalar.ts';
 import { F32X4, vectorizeLoop, VectorBody } from './vector.ts';
 
-/** Rows of a register tile. */
-const ROWS = 4;
+/**
+ * Rows of a register tile. Of the shapes measured on a 512 x 512 matmul
+ * (docs/wasm-benchmarks.md), 2 x 16 ran fastest: it keeps 8 accumulators,
+ * 4 B vectors and a splat in v128 locals, and larger tiles made V8 spill.
+ */
+const ROWS = 2;
 /** v128 columns of a register tile: 4 * VECTORS output columns. */
-const VECTORS = 2;
+const VECTORS = 4;
 /**
  * Rows of A that pass over one B panel before the next panel is read, so
  * that BLOCK_ROWS * k * 4 bytes of A (128 KiB for k = 512) stay in L2.
@@ -235,7 +239,7 @@ export function emitContraction(c: Contraction, target: ContractionTarget): bool
 
 /**
  * Builds the loops that pack B into column panels, one per tile width:
- * 4 * VECTORS columns, then 4 for the remaining whole vectors. Each panel
+ * 4 * VECTORS columns, then one panel of the remaining whole vectors. Each panel
  * is stored as k rows of its width, and the panel of column j0 starts at
  * element j0 * k. Columns past the last multiple of 4 are not packed.
  */
@@ -253,7 +257,7 @@ function panelStatements(c: Contraction, buf: number, k: number, n: number): Stm
     stmts.push(nestLoops([...panelLoops, ...c.reduce, { name: lane, size: panelWidth }], [store]));
   };
   if (wide > 0) packRange(imul(ivar(panel), width), width, [{ name: panel, size: wide / width }]);
-  if (vectorEnd > wide) packRange(int(wide), 4, []);
+  if (vectorEnd > wide) packRange(int(wide), vectorEnd - wide, []);
   return stmts;
 }
 
@@ -286,7 +290,7 @@ function copyPanels(emitter: ScalarEmitter, source: Operand, buf: number, k: num
   }
   if (vectorEnd > wide) {
     fb.emit(['i32.const', wide], ['local.set', column]);
-    copyPanel(1);
+    copyPanel((vectorEnd - wide) / 4);
   }
   fb.release(offset, sourcePointer, pointer, end, column);
 }
@@ -334,12 +338,12 @@ class Tiles {
       this.stepped(j0, 0, wide, width, () => body(VECTORS));
       if (vectorEnd > wide) {
         this.fb.emit(['i32.const', wide], ['local.set', j0]);
-        body(1);
+        body((vectorEnd - wide) / 4);
       }
     };
 
     // Blocks of rows outermost, then column panels, then the row tiles of the block.
-    // A B panel stays in L1 while the rows of the block pass over it, and the block's rows of A stay in L2.
+    // The rows of the block reuse a B panel while it is in L1 or L2, and the block's rows of A stay in L2.
     if (fullRows > 0) {
       const blockRows = Math.min(fullRows, BLOCK_ROWS - (BLOCK_ROWS % ROWS));
       const block = this.fb.local(`${this.c.i.name}.block`, 'i32');
