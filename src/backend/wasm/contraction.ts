@@ -31,6 +31,7 @@
 
 import type { Contraction, Expr, LoopRange, Stmt } from '../../kernel/ir.ts';
 import { iadd, imul, int, ivar, loop } from '../../kernel/ir.ts';
+import type { FunctionBuilder } from './function.ts';
 import type { BufferAccess } from './scalar.ts';
 import { ScalarEmitter } from './scalar.ts';
 import { F32X4, vectorizeLoop, VectorBody } from './vector.ts';
@@ -175,13 +176,25 @@ export interface ContractionTarget {
   emitter: ScalarEmitter;
   /** Byte address of scratch memory that the kernel may use. */
   scratchAddress: number;
-  useScratch(bytes: number): void;
+  /**
+   * Records the scratch bytes the kernel uses: `shared` bytes from
+   * `scratchAddress` that all threads read, then `perThread` bytes in each
+   * thread's own region.
+   */
+  useScratch(perThread: number, shared: number): void;
   /**
    * Set when threads share the kernel: the range of the first outer loop
    * (of i when there is none) that this call computes, and the element
-   * offset of this thread's own scratch region from `scratchAddress`.
+   * offset of this thread's own scratch region from the end of the shared
+   * bytes.
    */
-  split?: { from: Expr; to: Expr; scratchOffset: Expr };
+  split?: {
+    from: Expr;
+    to: Expr;
+    scratchOffset: Expr;
+    /** Returns the builder of the function that the calling thread runs once before the chunks: the packing shared by all threads. */
+    prologue(): FunctionBuilder;
+  };
 }
 
 /** Emits a contraction as SIMD register tiles; returns false, having emitted nothing, when it does not apply. */
@@ -204,15 +217,33 @@ export function emitContraction(c: Contraction, target: ContractionTarget): bool
   const packA = a === undefined;
   // B is packed into panels unless one row of tiles reads it only once.
   const packB = b === undefined || (m > ROWS && k > 0);
-  let scratch = target.scratchAddress;
-  const scratchOffset = target.split?.scratchOffset ?? int(0);
-  // A factor that does not depend on the outer loops is packed once, before them.
+  const split = target.split;
+
+  // Scratch layout. A factor that does not depend on the outer loops is
+  // packed once, before them. In a split kernel that packing runs in the
+  // prologue, before the threads take their chunks, into scratch that all
+  // threads read. Any other packing goes to the running thread's own region.
   const outerNames = new Set(c.outer.map((o) => o.name));
-  const pack: { emit: (emitter: ScalarEmitter) => void; outer: boolean }[] = [];
-  if (packA) {
+  const packOnce = (factor: Expr) => !mentions(factor, outerNames);
+  const aBytes = packA ? Math.ceil((m * k * 4) / 16) * 16 : 0;
+  const bBytes = packB ? Math.ceil((k * n * 4) / 16) * 16 : 0;
+  const sharedA = packA && split !== undefined && packOnce(c.a);
+  const sharedB = packB && split !== undefined && packOnce(c.b);
+  // 64-byte aligned, so that threads share no cache line with each other's regions.
+  const sharedBytes = Math.ceil(((sharedA ? aBytes : 0) + (sharedB ? bBytes : 0)) / 64) * 64;
+  let sharedNext = target.scratchAddress;
+  let threadNext = target.scratchAddress + sharedBytes;
+  /** Adds a scratch buffer of `bytes`; returns its number and the element offset of its (0, 0). */
+  const place = (bytes: number, shared: boolean): { buf: number; offset: Expr } => {
     const buf = buffers.length;
-    buffers.push({ address: scratch, element: 'f32' });
-    scratch += Math.ceil((m * k * 4) / 16) * 16;
+    buffers.push({ address: shared ? sharedNext : threadNext, element: 'f32' });
+    if (shared) sharedNext += bytes;
+    else threadNext += bytes;
+    return { buf, offset: shared ? int(0) : split?.scratchOffset ?? int(0) };
+  };
+  const pack: { emit: (emitter: ScalarEmitter) => void; once: boolean; shared: boolean }[] = [];
+  if (packA) {
+    const { buf, offset: scratchOffset } = place(aBytes, sharedA);
     // Packing runs along whichever of i and the last reduce loop reads consecutive source elements, so it vectorizes.
     const iMajor = sourceCoefficient(c.a, c.i.name) !== 1;
     const flat = flatReduceIndex(c.reduce);
@@ -220,28 +251,31 @@ export function emitContraction(c: Contraction, target: ContractionTarget): bool
     a = iMajor ? { buf, offset: scratchOffset, rowStride: k, reduceStride: 1 } : { buf, offset: scratchOffset, rowStride: 1, reduceStride: m };
     const store: Stmt = { k: 'store', buf, index: iadd(scratchOffset, iMajor ? iadd(imul(i, k), flat) : iadd(imul(flat, m), i)), value: c.a };
     const order = iMajor ? [c.i, ...c.reduce] : [...c.reduce, c.i];
-    pack.push({ emit: (e) => e.statement(nestLoops(order, [store])), outer: mentions(c.a, outerNames) });
+    pack.push({ emit: (e) => e.statement(nestLoops(order, [store])), once: packOnce(c.a), shared: sharedA });
   }
   if (packB) {
-    const buf = buffers.length;
-    buffers.push({ address: scratch, element: 'f32' });
-    scratch += Math.ceil((k * n * 4) / 16) * 16;
+    const { buf, offset: scratchOffset } = place(bBytes, sharedB);
     const source = b;
     b = { buf, offset: scratchOffset, rowStride: k, reduceStride: 0, panels: true };
     const emitPack = source === undefined
       ? (e: ScalarEmitter) => e.statements(panelStatements(c, buf, k, n, scratchOffset))
       : (e: ScalarEmitter) => copyPanels(e, source, buf, k, n, scratchOffset);
-    pack.push({ emit: emitPack, outer: mentions(c.b, outerNames) });
+    pack.push({ emit: emitPack, once: packOnce(c.b), shared: sharedB });
   }
-  target.useScratch(scratch - target.scratchAddress);
+  target.useScratch(threadNext - target.scratchAddress - sharedBytes, sharedBytes);
 
+  const shared = pack.filter((p) => p.shared);
+  if (shared.length > 0) {
+    const prologue = new ScalarEmitter(split!.prologue(), { ...emitter.ctx, buffers });
+    prologue.loopHook = vectorizeLoop;
+    for (const p of shared) p.emit(prologue);
+  }
   const inner = new ScalarEmitter(emitter.fb, { ...emitter.ctx, buffers });
   inner.loopHook = vectorizeLoop;
-  for (const p of pack.filter((q) => !q.outer)) p.emit(inner);
+  for (const p of pack.filter((q) => q.once && !q.shared)) p.emit(inner);
   const tiles = new Tiles(inner, c, a!, b!, epilogue, k);
-  const split = target.split;
   nest(inner, c.outer, c.outer.length > 0 ? split : undefined, () => {
-    for (const p of pack.filter((q) => q.outer)) p.emit(inner);
+    for (const p of pack.filter((q) => !q.once)) p.emit(inner);
     tiles.emit(m, n, c.outer.length === 0 ? split : undefined);
   });
   return true;
@@ -292,7 +326,7 @@ function copyPanels(emitter: ScalarEmitter, source: Operand, buf: number, k: num
     fb.emit(['local.get', sourcePointer], ['i32.const', 4 * source.reduceStride], ['i32.add'], ['local.set', sourcePointer]);
     fb.emit(['local.get', pointer], ['i32.const', 16 * vectors], ['i32.add'], ['local.tee', pointer], ['local.get', end], ['i32.ne'], ['br_if', 0], ['end']);
   };
-  // The panels are stored from byte offset * 4 of the scratch buffer.
+  // The panels start at element `offset` of the scratch buffer.
   emitter.expr(offset);
   fb.emit(['i32.const', 2], ['i32.shl'], ['local.set', pointer]);
   if (wide > 0) {
