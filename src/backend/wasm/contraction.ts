@@ -28,6 +28,12 @@
 // expression in the same way when B is not affine. Columns past the last
 // multiple of 4 and the whole contraction when the epilogue cannot be
 // vectorized use the scalar body.
+//
+// When threads split the kernel, each call computes a range of the first
+// outer loop, or of i in multiples of ROWS. A factor that no outer loop
+// changes is then packed by a prologue, a separate function that the
+// calling thread runs once before the chunks, into scratch that all
+// threads read. Other packing goes to the calling thread's own region.
 
 import type { Contraction, Expr, LoopRange, Stmt } from '../../kernel/ir.ts';
 import { iadd, imul, int, ivar, loop } from '../../kernel/ir.ts';
