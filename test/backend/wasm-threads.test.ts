@@ -123,6 +123,8 @@ describe.runIf(threadsAvailable)('wasm backend on worker threads', () => {
     const batchB = g.input('batchB', [5, 29, 37]);
     const x = g.input('x', [5, 7, 9, 5]);
     const w = g.input('w', [3, 3, 5, 6]);
+    const tall = g.input('tall', [1101, 9]);
+    const narrow = g.input('narrow', [9, 20]);
     const feeds = {
       a: uniform(67 * 29, 'float32'),
       b: uniform(29 * 37, 'float32'),
@@ -131,8 +133,12 @@ describe.runIf(threadsAvailable)('wasm backend on worker threads', () => {
       batchB: uniform(5 * 29 * 37, 'float32'),
       x: uniform(5 * 7 * 9 * 5, 'float32'),
       w: uniform(3 * 3 * 5 * 6, 'float32'),
+      tall: uniform(1101 * 9, 'float32'),
+      narrow: uniform(9 * 20, 'float32'),
     };
     return [
+      // On 2 threads each chunk has about 138 rows: two whole 64-row blocks and a partial one, and the last chunk a partial tile.
+      { name: 'matmul with chunks of several row blocks', outputs: [tall.matmul(narrow)], feeds, prologue: true },
       { name: 'matmul', outputs: [a.matmul(b)], feeds, prologue: true },
       { name: 'matmul with transposed B', outputs: [a.matmul(bt, { transposeB: true })], feeds, prologue: true },
       { name: 'batched A, one B', outputs: [batchA.matmul(b)], feeds, prologue: true },

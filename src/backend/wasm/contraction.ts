@@ -33,7 +33,7 @@
 // outer loop, or of i in multiples of ROWS. A factor that no outer loop
 // changes is then packed by a prologue, a separate function that the
 // calling thread runs once before the chunks, into scratch that all
-// threads read. Other packing goes to the calling thread's own region.
+// threads read. Other packing goes to the running thread's own region.
 
 import type { Contraction, Expr, LoopRange, Stmt } from '../../kernel/ir.ts';
 import { iadd, imul, int, ivar, loop } from '../../kernel/ir.ts';
