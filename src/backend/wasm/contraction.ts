@@ -217,6 +217,43 @@ export function emitContraction(c: Contraction, target: ContractionTarget): bool
 
   // Operands that cannot be read in place get a scratch buffer, numbered after the kernel's own.
   const buffers = [...emitter.ctx.buffers];
+  const { a, b, pack } = placeOperands(c, target, buffers, k);
+  const split = target.split;
+
+  // The prologue packs what all threads share. The kernel packs the rest, before its loops or per outer iteration.
+  const shared = pack.filter((p) => p.shared);
+  if (shared.length > 0) {
+    const prologue = new ScalarEmitter(split!.prologue(), { ...emitter.ctx, buffers });
+    prologue.loopHook = vectorizeLoop;
+    for (const p of shared) p.emit(prologue);
+  }
+  const inner = new ScalarEmitter(emitter.fb, { ...emitter.ctx, buffers });
+  inner.loopHook = vectorizeLoop;
+  for (const p of pack.filter((q) => q.once && !q.shared)) p.emit(inner);
+  const tiles = new Tiles(inner, c, a, b, epilogue, k);
+  nest(inner, c.outer, c.outer.length > 0 ? split : undefined, () => {
+    for (const p of pack.filter((q) => !q.once)) p.emit(inner);
+    tiles.emit(m, n, c.outer.length === 0 ? split : undefined);
+  });
+  return true;
+}
+
+/** Packing of one factor into scratch: where it runs, and its emission. */
+interface Pack {
+  emit: (emitter: ScalarEmitter) => void;
+  /** True when no outer loop changes the factor, so one packing serves every outer iteration. */
+  once: boolean;
+  /** True when the split kernel's prologue packs it into scratch that all threads read. */
+  shared: boolean;
+}
+
+/**
+ * Decides how the tiles read each factor, in place or from scratch, and
+ * lays out the scratch buffers, which are appended to `buffers`.
+ */
+function placeOperands(c: Contraction, target: ContractionTarget, buffers: BufferAccess[], k: number): { a: Operand; b: Operand; pack: Pack[] } {
+  const m = c.i.size;
+  const n = c.j.size;
   let a = inPlace(c.a, c.i, c.j, c.reduce, buffers);
   let b = inPlace(c.b, c.j, c.i, c.reduce, buffers);
   if (b !== undefined && b.rowStride !== 1) b = undefined;
@@ -247,7 +284,7 @@ export function emitContraction(c: Contraction, target: ContractionTarget): bool
     else threadNext += bytes;
     return { buf, offset: shared ? int(0) : split?.scratchOffset ?? int(0) };
   };
-  const pack: { emit: (emitter: ScalarEmitter) => void; once: boolean; shared: boolean }[] = [];
+  const pack: Pack[] = [];
   if (packA) {
     const { buf, offset: scratchOffset } = place(aBytes, sharedA);
     // Packing runs along whichever of i and the last reduce loop reads consecutive source elements, so it vectorizes.
@@ -269,22 +306,7 @@ export function emitContraction(c: Contraction, target: ContractionTarget): bool
     pack.push({ emit: emitPack, once: packOnce(c.b), shared: sharedB });
   }
   target.useScratch(threadNext - target.scratchAddress - sharedBytes, sharedBytes);
-
-  const shared = pack.filter((p) => p.shared);
-  if (shared.length > 0) {
-    const prologue = new ScalarEmitter(split!.prologue(), { ...emitter.ctx, buffers });
-    prologue.loopHook = vectorizeLoop;
-    for (const p of shared) p.emit(prologue);
-  }
-  const inner = new ScalarEmitter(emitter.fb, { ...emitter.ctx, buffers });
-  inner.loopHook = vectorizeLoop;
-  for (const p of pack.filter((q) => q.once && !q.shared)) p.emit(inner);
-  const tiles = new Tiles(inner, c, a!, b!, epilogue, k);
-  nest(inner, c.outer, c.outer.length > 0 ? split : undefined, () => {
-    for (const p of pack.filter((q) => !q.once)) p.emit(inner);
-    tiles.emit(m, n, c.outer.length === 0 ? split : undefined);
-  });
-  return true;
+  return { a: a!, b: b!, pack };
 }
 
 /**
