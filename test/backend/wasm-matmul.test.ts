@@ -90,6 +90,30 @@ describe('wasm matmul', () => {
     }), { numRuns: FUZZ_RUNS });
   }, 60_000);
 
+  // B is packed into panels of 16 columns, then one of the remaining 4, 8 or 12, and rows run in blocks of 64.
+  // These sizes leave partial row blocks, panels and tiles.
+  const PANEL_CASES: readonly [string, Partial<MatmulCase>][] = [
+    ['three row blocks, the last partial', { m: 151, k: 37, n: 23 }],
+    ['two row blocks, a 4-column panel only', { m: 66, k: 9, n: 4 }],
+    ['k of 1 with a 12-column panel', { m: 70, k: 1, n: 12 }],
+    ['long k', { m: 9, k: 700, n: 20 }],
+    ['k of 0', { m: 65, k: 0, n: 9 }],
+    ['transposed B over two row blocks', { m: 67, k: 19, n: 21, transposeB: true }],
+    ['transposed A and B', { m: 66, k: 13, n: 30, transposeA: true, transposeB: true }],
+    ['a batch of B, packed per batch', { m: 65, k: 11, n: 13, batch: 'both' }],
+    ['one row of tiles reads B in place', { m: 2, k: 30, n: 44 }],
+  ];
+
+  it.each(PANEL_CASES)('packed B panels: %s', (_label, sizes) => {
+    const c: MatmulCase = { m: 1, k: 1, n: 1, transposeA: false, transposeB: false, batch: 'none', bias: true, activation: 2, dtype: 'float32', seed: 11, ...sizes };
+    const { y, feeds } = buildMatmul(c);
+    const simd = compileAndRun([y], feeds, { backend: 'wasm' }).results[0]!;
+    const scalar = compileAndRun([y], feeds, { backend: 'wasm', simd: false }).results[0]!;
+    expectIdentical(simd, scalar, 'SIMD against scalar');
+    const reference = evaluate([y], feeds)[0]!.data;
+    expectClose(simd, Float32Array.from(reference), 1e-5, 4e-7 * (c.k + 1) * magnitude(reference), 'wasm against the interpreter');
+  });
+
   it.each(ACTIVATIONS.map((a, i) => [a.label, i] as const))('fuses the %s epilogue into the tiles', (_label, activation) => {
     const c: MatmulCase = { m: 7, k: 9, n: 21, transposeA: false, transposeB: false, batch: 'none', bias: true, activation, dtype: 'float32', seed: 5 };
     const { y, feeds } = buildMatmul(c);

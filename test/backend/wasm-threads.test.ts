@@ -70,7 +70,7 @@ describe.runIf(threadsAvailable)('wasm backend on worker threads', () => {
     return dtype === 'float32' ? Float32Array.from(values) : Float64Array.from(values);
   };
 
-  /** Graphs with sizes that are not multiples of 4 or of the 4 x 8 tile. */
+  /** Graphs with sizes that are not multiples of 4 or of the register tile. */
   function oddGraphs(dtype: 'float32' | 'float64'): { name: string; outputs: Node[]; feeds: Feeds; splitLoop: string | undefined }[] {
     const g = graph();
     const a = g.input('a', [37, 29], dtype);
@@ -110,6 +110,76 @@ describe.runIf(threadsAvailable)('wasm backend on worker threads', () => {
       }, 60_000);
     }
   }
+
+  // Register tiles read B from column panels in scratch memory. A B that no outer loop changes is packed once per run,
+  // by a prologue on the calling thread, into scratch that every thread reads. A B per batch is packed by the chunk
+  // that computes the batch. The 67 rows (34 units of the 2-row tile) and the batches of 5 give each thread several chunks.
+  function packedContractions(): { name: string; outputs: Node[]; feeds: Feeds; prologue: boolean }[] {
+    const g = graph();
+    const a = g.input('a', [67, 29]);
+    const b = g.input('b', [29, 37]);
+    const bt = g.input('bt', [37, 29]);
+    const batchA = g.input('batchA', [5, 19, 29]);
+    const batchB = g.input('batchB', [5, 29, 37]);
+    const x = g.input('x', [5, 7, 9, 5]);
+    const w = g.input('w', [3, 3, 5, 6]);
+    const tall = g.input('tall', [1101, 9]);
+    const narrow = g.input('narrow', [9, 20]);
+    const feeds = {
+      a: uniform(67 * 29, 'float32'),
+      b: uniform(29 * 37, 'float32'),
+      bt: uniform(37 * 29, 'float32'),
+      batchA: uniform(5 * 19 * 29, 'float32'),
+      batchB: uniform(5 * 29 * 37, 'float32'),
+      x: uniform(5 * 7 * 9 * 5, 'float32'),
+      w: uniform(3 * 3 * 5 * 6, 'float32'),
+      tall: uniform(1101 * 9, 'float32'),
+      narrow: uniform(9 * 20, 'float32'),
+    };
+    return [
+      // On 2 threads each chunk has about 138 rows: two whole 64-row blocks and a partial one, and the last chunk a partial tile.
+      { name: 'matmul with chunks of several row blocks', outputs: [tall.matmul(narrow)], feeds, prologue: true },
+      { name: 'matmul', outputs: [a.matmul(b)], feeds, prologue: true },
+      { name: 'matmul with transposed B', outputs: [a.matmul(bt, { transposeB: true })], feeds, prologue: true },
+      { name: 'batched A, one B', outputs: [batchA.matmul(b)], feeds, prologue: true },
+      { name: 'batched A and B', outputs: [batchA.matmul(batchB)], feeds, prologue: false },
+      { name: 'conv2d', outputs: [x.conv2d(w, { padding: 'same' })], feeds, prologue: true },
+    ];
+  }
+
+  it('packs a B shared by all chunks once per run', async () => {
+    for (const { name, outputs, feeds, prologue } of packedContractions()) {
+      const expected = runOneThread(outputs, feeds, true);
+      for (const threads of [2, 3]) {
+        const exe = compile(outputs, { backend: 'wasm', threads, threadThreshold: 0 });
+        expect(await exe.ready(), name).toBe(threads);
+        const results = exe.run(inputsOf(outputs, feeds));
+        const kernels = exe.kernels.filter((k) => k.parallelLoop !== undefined);
+        exe.dispose();
+        // The contraction is the only kernel, and the only split one.
+        expect(kernels.length, name).toBe(1);
+        expect(kernels[0]!.wat?.includes('.prologue'), name).toBe(prologue);
+        expectIdentical(results[0]!, expected[0]!, `${name} on ${threads} threads`);
+      }
+    }
+  }, 60_000);
+
+  it('keeps no copy of a shared B per thread', async () => {
+    // B takes 1 MiB packed and A is read in place, so the memory grows with threads only if each thread packs B.
+    const g = graph();
+    const a = g.input('a', [512, 512]);
+    const b = g.input('b', [512, 512]);
+    const memoryBytes = async (threads: number) => {
+      const exe = compile([a.matmul(b)], { backend: 'wasm', threads, threadThreshold: 0 });
+      await exe.ready();
+      const bytes = exe.inputView('a').buffer.byteLength;
+      exe.dispose();
+      return bytes;
+    };
+    const one = await memoryBytes(1);
+    expect(one).toBeGreaterThanOrEqual(4 * 2 ** 20);
+    expect(await memoryBytes(3)).toBe(one);
+  });
 
   it('runs on the calling thread before the workers start and after dispose', async () => {
     const { outputs, feeds } = oddGraphs('float32')[0]!;

@@ -71,8 +71,8 @@ export interface KernelLowering {
   simd: boolean;
   /** Byte address of the scratch space; a kernel may use it freely during its run. */
   scratchAddress: number;
-  /** Records how many scratch bytes the kernel uses. */
-  useScratch(bytes: number): void;
+  /** Records how many scratch bytes the kernel uses: in each thread's region, and shared by all threads before those regions. */
+  useScratch(perThread: number, shared: number): void;
   /** True in a threaded module: the function takes (range.from, range.to, scratch.offset). */
   threaded?: boolean;
   /** Loops that threads may share when the kernel runs as register tiles, or as its body. */
@@ -88,17 +88,34 @@ function splitBody(body: readonly Stmt[], split: ParallelLoop): Stmt[] {
   return body.map((s) => (s.k === 'for' && s.v === split.name ? { ...s, from: ivar(THREAD_PARAMS[0]!), to: ivar(THREAD_PARAMS[1]!) } : s));
 }
 
+/** A kernel's function, and the function that the calling thread runs before the chunks of a split kernel, if it has one. */
+export interface LoweredKernel {
+  kernel: DefinedFunction;
+  prologue?: DefinedFunction;
+}
+
+/** Returns the export name of a kernel's prologue. Kernel names (`k3_matmul`) contain no dot, so it cannot clash with one. */
+export function prologueName(kernel: string): string {
+  return `${kernel}.prologue`;
+}
+
 /**
  * Lowers one kernel to a function with no params, or with the range params
  * in a threaded module. The hooks for SIMD come from `lowering`.
  */
-export function lowerKernel(kernel: Kernel, lowering: KernelLowering): DefinedFunction {
+export function lowerKernel(kernel: Kernel, lowering: KernelLowering): LoweredKernel {
   const fb = lowering.threaded === true
     ? new FunctionBuilder(kernel.name, { params: ['i32', 'i32', 'i32'], results: [] }, THREAD_PARAMS)
     : new FunctionBuilder(kernel.name, { params: [], results: [] });
   const emitter = new ScalarEmitter(fb, lowering.context);
   if (lowering.simd) emitter.loopHook = vectorizeLoop;
-  const range = { from: ivar(THREAD_PARAMS[0]!), to: ivar(THREAD_PARAMS[1]!), scratchOffset: ivar(THREAD_PARAMS[2]!) };
+  let prologue: FunctionBuilder | undefined;
+  const range = {
+    from: ivar(THREAD_PARAMS[0]!),
+    to: ivar(THREAD_PARAMS[1]!),
+    scratchOffset: ivar(THREAD_PARAMS[2]!),
+    prologue: () => (prologue ??= new FunctionBuilder(prologueName(kernel.name), { params: [], results: [] })),
+  };
   const tiledSplit = lowering.splits?.tiled;
   const tiled = lowering.simd && kernel.contraction !== undefined && emitContraction(kernel.contraction, {
     emitter,
@@ -109,7 +126,8 @@ export function lowerKernel(kernel: Kernel, lowering: KernelLowering): DefinedFu
   const split = tiled ? tiledSplit : lowering.splits?.body;
   if (!tiled) emitter.statements(split === undefined ? kernel.body : splitBody(kernel.body, split));
   if (split !== undefined) lowering.useSplit?.(split);
-  return fb.finish(kernel.name);
+  const name = kernel.name;
+  return { kernel: fb.finish(name), ...(prologue === undefined ? {} : { prologue: prologue.finish(prologueName(name)) }) };
 }
 
 /** Returns the loops that threads may share in a kernel, as register tiles and as its body. */
@@ -146,6 +164,8 @@ export interface BuiltModule {
   threads: number;
   /** Element offset (4-byte units) between the scratch regions of consecutive threads. */
   scratchStride: number;
+  /** Per kernel, the export name of its prologue, which the calling thread runs before the chunks. */
+  prologues: (string | undefined)[];
 }
 
 /** Returns the kernel's work as the thread threshold counts it. */
@@ -173,7 +193,8 @@ export function buildModule(input: BackendInput, options: WasmOptions, base = 0)
   const mathFunctions = new Set<string>();
   const scratchAddress = Math.ceil((base + input.memory.peakBytes) / 64) * 64;
   let scratchBytes = 0;
-  const functions = input.kernels.map((kernel, k) =>
+  let sharedScratchBytes = 0;
+  const lowered = input.kernels.map((kernel, k) =>
     lowerKernel(kernel, {
       context: {
         buffers: accesses[k]!,
@@ -183,8 +204,9 @@ export function buildModule(input: BackendInput, options: WasmOptions, base = 0)
       },
       simd,
       scratchAddress,
-      useScratch: (bytes) => {
-        scratchBytes = Math.max(scratchBytes, bytes);
+      useScratch: (perThread, shared) => {
+        scratchBytes = Math.max(scratchBytes, perThread);
+        sharedScratchBytes = Math.max(sharedScratchBytes, shared);
       },
       threaded,
       ...(threaded && candidates[k] !== undefined ? { splits: candidates[k] } : {}),
@@ -200,25 +222,34 @@ export function buildModule(input: BackendInput, options: WasmOptions, base = 0)
     const [op, vector] = key.split(':');
     return mathFunction(op as ModuleMathOp, vector === 'true');
   });
+  const functions = lowered.map((l) => l.kernel);
   functions.push(...helpers);
+  const prologues = lowered.map((l) => l.prologue);
+  for (const prologue of prologues) if (prologue !== undefined) functions.push(prologue);
   // Each thread packs into its own scratch region, 64-byte aligned so that threads share no cache line.
+  // A kernel's regions follow the scratch its prologue packs for all threads.
   const threads = threaded ? requested : 1;
   const scratchStride = Math.ceil(scratchBytes / 64) * 64;
   // A module whose kernels all ended up unsplit (register tiles that no analysis could split) needs no threads.
   if (threaded && splits.every((s) => s === undefined)) return buildModule(input, { ...options, threads: 1 }, base);
-  const pages = Math.max(1, Math.ceil((scratchAddress + threads * scratchStride) / PAGE_BYTES));
+  const pages = Math.max(1, Math.ceil((scratchAddress + sharedScratchBytes + threads * scratchStride) / PAGE_BYTES));
   const memory = { module: 'env', field: 'memory', minPages: pages, maxPages: pages, ...(threaded ? { shared: true } : {}) };
   const description: ModuleDescription = { memory, imports, functions };
-  return { description, bytes: encodeModule(description), pages, splits, threads, scratchStride: scratchStride / 4 };
+  return { description, bytes: encodeModule(description), pages, splits, threads, scratchStride: scratchStride / 4, prologues: prologues.map((p) => p?.exportAs) };
 }
 
 /** Runs the kernels of a threaded module: split ones through the pool, the others on the calling thread. */
-function threadedRun(built: BuiltModule, input: BackendInput, calls: readonly KernelCall[], pool: ThreadPool): (index: number) => void {
+function threadedRun(built: BuiltModule, input: BackendInput, calls: readonly KernelCall[], prologues: readonly ((() => void) | undefined)[], pool: ThreadPool): (index: number) => void {
   const aligns = input.kernels.map((kernel, k) => (built.splits[k] === undefined ? 1 : splitAlign(kernel, built.splits[k]!)));
   return (index) => {
     const split = built.splits[index];
-    if (split === undefined) calls[index]!(0, 0, 0);
-    else pool.run(index, calls[index]!, split.size, aligns[index]!);
+    if (split === undefined) {
+      calls[index]!(0, 0, 0);
+      return;
+    }
+    // The prologue's stores reach the workers before their chunks: pool.run publishes the kernel with Atomics.
+    prologues[index]?.();
+    pool.run(index, calls[index]!, split.size, aligns[index]!);
   };
 }
 
@@ -246,6 +277,7 @@ export function wasmBackend(options: WasmOptions = {}): Backend {
       for (const f of built.description.imports) mathImports[f.field] = Math[f.field as keyof Math];
       const instance = new api.Instance(module, { env: { memory }, Math: mathImports });
       const calls = input.kernels.map((k) => instance.exports[k.name] as KernelCall);
+      const prologues = built.prologues.map((name) => (name === undefined ? undefined : instance.exports[name] as () => void));
       const pool = threaded
         ? new ThreadPool({
           module,
@@ -256,11 +288,13 @@ export function wasmBackend(options: WasmOptions = {}): Backend {
           scratchStride: built.scratchStride,
         })
         : undefined;
-      const runKernel = pool === undefined ? (index: number) => (calls[index] as () => void)() : threadedRun(built, input, calls, pool);
+      const runKernel = pool === undefined ? (index: number) => (calls[index] as () => void)() : threadedRun(built, input, calls, prologues, pool);
       // WAT is printed on first read, since most runs never look at it.
       const texts: KernelText[] = input.kernels.map((k, i) => {
         let wat: string | undefined;
-        const print = () => (wat ??= printFunction(built.description.functions[i]!, input.describe(k)));
+        const prologue = built.description.functions.find((f) => f.exportAs !== undefined && f.exportAs === built.prologues[i]);
+        // A split kernel's prologue is printed after it, since it is part of every run of the kernel.
+        const print = () => (wat ??= [built.description.functions[i]!, ...(prologue === undefined ? [] : [prologue])].map((f, n) => printFunction(f, n === 0 ? input.describe(k) : [])).join('\n'));
         return {
           get source() {
             return print();

@@ -10,25 +10,51 @@
 // times. Every output element still adds its products one at a time in the
 // order of p, so results equal the scalar code's bit for bit.
 //
-// A and B are read in place when their element addresses are affine in the
-// loop variables (a row-major or transposed matrix, batch offsets). B must
-// then have consecutive elements along j. Otherwise the operand is packed
-// into scratch memory first: B as [k][n] rows, A as [m][k] rows or [k][m]
-// columns, evaluating the operand's expression. That covers an inlined
-// producer such as leakyReluGrad(z, dy) and a convolution's window, which
-// packs like im2col, one outer iteration at a time. Columns past the last multiple of 4 and the whole
-// contraction when the epilogue cannot be vectorized use the scalar body.
+// B is packed into scratch memory as column panels, one per tile width:
+// panel j0 contains k rows of B[p, j0 .. j0 + 4 * VECTORS - 1], so a tile reads
+// its panel at consecutive addresses. Read in place, the rows of a
+// row-major B are n * 4 bytes apart: for n = 512 that is 2 KiB, so the
+// rows of one panel map to 2 of the 64 sets of a 32 KiB 8-way L1 cache and
+// evict each other. A B that only one row of tiles reads (m <= ROWS) is
+// read in place when it can be. Rows are taken in blocks of BLOCK_ROWS, so
+// each panel is reused by a block of A rows that stays in L2.
+//
+// A is read in place when its element addresses are affine in the loop
+// variables (a row-major or transposed matrix, batch offsets). Otherwise it
+// is packed into scratch memory first as [m][k] rows or [k][m] columns,
+// evaluating the operand's expression. That covers an inlined producer such
+// as leakyReluGrad(z, dy) and a convolution's window, which packs like
+// im2col, one outer iteration at a time; B's panels are packed from its
+// expression in the same way when B is not affine. Columns past the last
+// multiple of 4 and the whole contraction when the epilogue cannot be
+// vectorized use the scalar body.
+//
+// When threads split the kernel, each call computes a range of the first
+// outer loop, or of i in multiples of ROWS. A factor that no outer loop
+// changes is then packed by a prologue, a separate function that the
+// calling thread runs once before the chunks, into scratch that all
+// threads read. Other packing goes to the running thread's own region.
 
 import type { Contraction, Expr, LoopRange, Stmt } from '../../kernel/ir.ts';
 import { iadd, imul, int, ivar, loop } from '../../kernel/ir.ts';
+import type { FunctionBuilder } from './function.ts';
 import type { BufferAccess } from './scalar.ts';
 import { ScalarEmitter } from './scalar.ts';
 import { F32X4, vectorizeLoop, VectorBody } from './vector.ts';
 
-/** Rows of a register tile. */
-export const ROWS = 4;
+/**
+ * Rows of a register tile. Of the shapes measured on a 512 x 512 matmul
+ * (docs/wasm-benchmarks.md), 2 x 16 ran fastest: it keeps 8 accumulators,
+ * 4 B vectors and a splat in v128 locals, and larger tiles made V8 spill.
+ */
+export const ROWS = 2;
 /** v128 columns of a register tile: 4 * VECTORS output columns. */
-const VECTORS = 2;
+const VECTORS = 4;
+/**
+ * Rows of A that pass over one B panel before the next panel is read, so
+ * that BLOCK_ROWS * k * 4 bytes of A (128 KiB for k = 512) stay in L2.
+ */
+const BLOCK_ROWS = 64;
 
 /** Returns true when `e` reads any of the named variables. */
 function mentions(e: Expr, names: ReadonlySet<string>): boolean {
@@ -126,6 +152,8 @@ interface Operand {
   offset: Expr;
   rowStride: number;
   reduceStride: number;
+  /** Packed into panels (panelStatements): the panel of column j0 is at j0 * rowStride, with rows as wide as the tile. */
+  panels?: boolean;
 }
 
 /**
@@ -154,13 +182,25 @@ export interface ContractionTarget {
   emitter: ScalarEmitter;
   /** Byte address of scratch memory that the kernel may use. */
   scratchAddress: number;
-  useScratch(bytes: number): void;
+  /**
+   * Records the scratch bytes the kernel uses: `shared` bytes from
+   * `scratchAddress` that all threads read, then `perThread` bytes in each
+   * thread's own region.
+   */
+  useScratch(perThread: number, shared: number): void;
   /**
    * Set when threads share the kernel: the range of the first outer loop
    * (of i when there is none) that this call computes, and the element
-   * offset of this thread's own scratch region from `scratchAddress`.
+   * offset of this thread's own scratch region from the end of the shared
+   * bytes.
    */
-  split?: { from: Expr; to: Expr; scratchOffset: Expr };
+  split?: {
+    from: Expr;
+    to: Expr;
+    scratchOffset: Expr;
+    /** Returns the builder of the function that the calling thread runs once before the chunks: the packing shared by all threads. */
+    prologue(): FunctionBuilder;
+  };
 }
 
 /** Emits a contraction as SIMD register tiles; returns false, having emitted nothing, when it does not apply. */
@@ -177,20 +217,76 @@ export function emitContraction(c: Contraction, target: ContractionTarget): bool
 
   // Operands that cannot be read in place get a scratch buffer, numbered after the kernel's own.
   const buffers = [...emitter.ctx.buffers];
+  const { a, b, pack } = placeOperands(c, target, buffers, k);
+  const split = target.split;
+
+  // The prologue packs what all threads share. The kernel packs the rest, before its loops or per outer iteration.
+  const shared = pack.filter((p) => p.shared);
+  if (shared.length > 0) {
+    const prologue = new ScalarEmitter(split!.prologue(), { ...emitter.ctx, buffers });
+    prologue.loopHook = vectorizeLoop;
+    for (const p of shared) p.emit(prologue);
+  }
+  const inner = new ScalarEmitter(emitter.fb, { ...emitter.ctx, buffers });
+  inner.loopHook = vectorizeLoop;
+  for (const p of pack.filter((q) => q.once && !q.shared)) p.emit(inner);
+  const tiles = new Tiles(inner, c, a, b, epilogue, k);
+  nest(inner, c.outer, c.outer.length > 0 ? split : undefined, () => {
+    for (const p of pack.filter((q) => !q.once)) p.emit(inner);
+    tiles.emit(m, n, c.outer.length === 0 ? split : undefined);
+  });
+  return true;
+}
+
+/** Packing of one factor into scratch: where it runs, and its emission. */
+interface Pack {
+  emit: (emitter: ScalarEmitter) => void;
+  /** True when no outer loop changes the factor, so one packing serves every outer iteration. */
+  once: boolean;
+  /** True when the split kernel's prologue packs it into scratch that all threads read. */
+  shared: boolean;
+}
+
+/**
+ * Decides how the tiles read each factor, in place or from scratch, and
+ * lays out the scratch buffers, which are appended to `buffers`.
+ */
+function placeOperands(c: Contraction, target: ContractionTarget, buffers: BufferAccess[], k: number): { a: Operand; b: Operand; pack: Pack[] } {
+  const m = c.i.size;
+  const n = c.j.size;
   let a = inPlace(c.a, c.i, c.j, c.reduce, buffers);
   let b = inPlace(c.b, c.j, c.i, c.reduce, buffers);
   if (b !== undefined && b.rowStride !== 1) b = undefined;
   const packA = a === undefined;
-  const packB = b === undefined;
-  let scratch = target.scratchAddress;
-  const scratchOffset = target.split?.scratchOffset ?? int(0);
-  // A factor that does not depend on the outer loops is packed once, before them.
+  // B is packed into panels unless one row of tiles reads it only once.
+  const packB = b === undefined || (m > ROWS && k > 0);
+  const split = target.split;
+
+  // Scratch layout. A factor that does not depend on the outer loops is
+  // packed once, before them. In a split kernel that packing runs in the
+  // prologue, before the threads take their chunks, into scratch that all
+  // threads read. Any other packing goes to the running thread's own region.
   const outerNames = new Set(c.outer.map((o) => o.name));
-  const pack: { stmts: () => Stmt[]; outer: boolean }[] = [];
-  if (packA) {
+  const packOnce = (factor: Expr) => !mentions(factor, outerNames);
+  const aBytes = packA ? Math.ceil((m * k * 4) / 16) * 16 : 0;
+  const bBytes = packB ? Math.ceil((k * n * 4) / 16) * 16 : 0;
+  const sharedA = packA && split !== undefined && packOnce(c.a);
+  const sharedB = packB && split !== undefined && packOnce(c.b);
+  // 64-byte aligned, so that threads share no cache line with each other's regions.
+  const sharedBytes = Math.ceil(((sharedA ? aBytes : 0) + (sharedB ? bBytes : 0)) / 64) * 64;
+  let sharedNext = target.scratchAddress;
+  let threadNext = target.scratchAddress + sharedBytes;
+  /** Adds a scratch buffer of `bytes`; returns its number and the element offset of its (0, 0). */
+  const place = (bytes: number, shared: boolean): { buf: number; offset: Expr } => {
     const buf = buffers.length;
-    buffers.push({ address: scratch, element: 'f32' });
-    scratch += Math.ceil((m * k * 4) / 16) * 16;
+    buffers.push({ address: shared ? sharedNext : threadNext, element: 'f32' });
+    if (shared) sharedNext += bytes;
+    else threadNext += bytes;
+    return { buf, offset: shared ? int(0) : split?.scratchOffset ?? int(0) };
+  };
+  const pack: Pack[] = [];
+  if (packA) {
+    const { buf, offset: scratchOffset } = place(aBytes, sharedA);
     // Packing runs along whichever of i and the last reduce loop reads consecutive source elements, so it vectorizes.
     const iMajor = sourceCoefficient(c.a, c.i.name) !== 1;
     const flat = flatReduceIndex(c.reduce);
@@ -198,29 +294,79 @@ export function emitContraction(c: Contraction, target: ContractionTarget): bool
     a = iMajor ? { buf, offset: scratchOffset, rowStride: k, reduceStride: 1 } : { buf, offset: scratchOffset, rowStride: 1, reduceStride: m };
     const store: Stmt = { k: 'store', buf, index: iadd(scratchOffset, iMajor ? iadd(imul(i, k), flat) : iadd(imul(flat, m), i)), value: c.a };
     const order = iMajor ? [c.i, ...c.reduce] : [...c.reduce, c.i];
-    pack.push({ stmts: () => [nestLoops(order, [store])], outer: mentions(c.a, outerNames) });
+    pack.push({ emit: (e) => e.statement(nestLoops(order, [store])), once: packOnce(c.a), shared: sharedA });
   }
   if (packB) {
-    const buf = buffers.length;
-    buffers.push({ address: scratch, element: 'f32' });
-    scratch += Math.ceil((k * n * 4) / 16) * 16;
-    b = { buf, offset: scratchOffset, rowStride: 1, reduceStride: n };
-    const store: Stmt = { k: 'store', buf, index: iadd(scratchOffset, imul(flatReduceIndex(c.reduce), n), ivar(c.j.name)), value: c.b };
-    pack.push({ stmts: () => [nestLoops([...c.reduce, c.j], [store])], outer: mentions(c.b, outerNames) });
+    const { buf, offset: scratchOffset } = place(bBytes, sharedB);
+    const source = b;
+    b = { buf, offset: scratchOffset, rowStride: k, reduceStride: 0, panels: true };
+    const emitPack = source === undefined
+      ? (e: ScalarEmitter) => e.statements(panelStatements(c, buf, k, n, scratchOffset))
+      : (e: ScalarEmitter) => copyPanels(e, source, buf, k, n, scratchOffset);
+    pack.push({ emit: emitPack, once: packOnce(c.b), shared: sharedB });
   }
-  target.useScratch(scratch - target.scratchAddress);
+  target.useScratch(threadNext - target.scratchAddress - sharedBytes, sharedBytes);
+  return { a: a!, b: b!, pack };
+}
 
-  const inner = new ScalarEmitter(emitter.fb, { ...emitter.ctx, buffers });
-  inner.loopHook = vectorizeLoop;
-  const once = pack.filter((p) => !p.outer);
-  for (const p of once) inner.statements(p.stmts());
-  const tiles = new Tiles(inner, c, a!, b!, epilogue, k);
-  const split = target.split;
-  nest(inner, c.outer, c.outer.length > 0 ? split : undefined, () => {
-    for (const p of pack.filter((q) => q.outer)) inner.statements(p.stmts());
-    tiles.emit(m, n, c.outer.length === 0 ? split : undefined);
-  });
-  return true;
+/**
+ * Builds the loops that pack B into column panels, one per tile width:
+ * 4 * VECTORS columns, then one panel of the remaining whole vectors. Each panel
+ * is stored as k rows of its width, and the panel of column j0 starts at
+ * element j0 * k. Columns past the last multiple of 4 are not packed.
+ */
+function panelStatements(c: Contraction, buf: number, k: number, n: number, offset: Expr): Stmt[] {
+  const width = 4 * VECTORS;
+  const wide = n - (n % width);
+  const vectorEnd = n - (n % 4);
+  const flat = flatReduceIndex(c.reduce);
+  const panel = `${c.j.name}.panel`;
+  const lane = `${c.j.name}.lane`;
+  const stmts: Stmt[] = [];
+  const packRange = (start: Expr, panelWidth: number, panelLoops: LoopRange[]) => {
+    const value = substitute(c.b, new Map([[c.j.name, iadd(start, ivar(lane))]]));
+    const store: Stmt = { k: 'store', buf, index: iadd(offset, imul(start, k), imul(flat, panelWidth), ivar(lane)), value };
+    stmts.push(nestLoops([...panelLoops, ...c.reduce, { name: lane, size: panelWidth }], [store]));
+  };
+  if (wide > 0) packRange(imul(ivar(panel), width), width, [{ name: panel, size: wide / width }]);
+  if (vectorEnd > wide) packRange(int(wide), vectorEnd - wide, []);
+  return stmts;
+}
+
+/** Emits the packing of panelStatements for a B read in place, as v128 copies of each panel row. */
+function copyPanels(emitter: ScalarEmitter, source: Operand, buf: number, k: number, n: number, offset: Expr): void {
+  const fb = emitter.fb;
+  const from = emitter.buffer(source.buf).address;
+  const to = emitter.buffer(buf).address;
+  const width = 4 * VECTORS;
+  const wide = n - (n % width);
+  const vectorEnd = n - (n % 4);
+  const sourceOffset = emitter.toTemp(source.offset);
+  const sourcePointer = fb.temp('i32');
+  const pointer = fb.temp('i32');
+  const end = fb.temp('i32');
+  const column = fb.temp('i32');
+  // Copies the panel of columns [column, column + 4 * vectors). `pointer` continues from one panel to the next.
+  const copyPanel = (vectors: number) => {
+    fb.emit(['local.get', sourceOffset], ['local.get', column], ['i32.add'], ['i32.const', 2], ['i32.shl'], ['local.set', sourcePointer]);
+    fb.emit(['local.get', pointer], ['i32.const', k * vectors * 16], ['i32.add'], ['local.set', end], ['loop']);
+    for (let v = 0; v < vectors; v++) fb.emit(['local.get', pointer], ['local.get', sourcePointer], ['v128.load', 2, from + 16 * v], ['v128.store', 2, to + 16 * v]);
+    fb.emit(['local.get', sourcePointer], ['i32.const', 4 * source.reduceStride], ['i32.add'], ['local.set', sourcePointer]);
+    fb.emit(['local.get', pointer], ['i32.const', 16 * vectors], ['i32.add'], ['local.tee', pointer], ['local.get', end], ['i32.ne'], ['br_if', 0], ['end']);
+  };
+  // The panels start at element `offset` of the scratch buffer.
+  emitter.expr(offset);
+  fb.emit(['i32.const', 2], ['i32.shl'], ['local.set', pointer]);
+  if (wide > 0) {
+    fb.emit(['i32.const', 0], ['local.set', column], ['loop']);
+    copyPanel(VECTORS);
+    fb.emit(['local.get', column], ['i32.const', width], ['i32.add'], ['local.tee', column], ['i32.const', wide], ['i32.lt_s'], ['br_if', 0], ['end']);
+  }
+  if (vectorEnd > wide) {
+    fb.emit(['i32.const', wide], ['local.set', column]);
+    copyPanel((vectorEnd - wide) / 4);
+  }
+  fb.release(sourceOffset, sourcePointer, pointer, end, column);
 }
 
 function nestLoops(ranges: readonly LoopRange[], body: Stmt[]): Stmt {
@@ -254,7 +400,10 @@ class Tiles {
     this.fb = emitter.fb;
   }
 
-  /** Emits the tiles of rows [0, m), or of rows `range` when threads split i; a range starts at a multiple of ROWS and ends at one or at m. */
+  /**
+   * Emits the tiles of rows [0, m), or of rows `range` when threads split i.
+   * A range starts at a multiple of ROWS and ends at one or at m.
+   */
   emit(m: number, n: number, range?: { from: Expr; to: Expr }): void {
     const fullRows = m - (m % ROWS);
     const width = 4 * VECTORS;
@@ -264,34 +413,48 @@ class Tiles {
     const j0 = this.fb.local(`${this.c.j.name}.tile`, 'i32');
     const aOffset = this.offset(this.a);
     const bOffset = this.offset(this.b);
-
-    // Column blocks outermost: a block's B panel stays in cache while every row of A passes over it.
-    const bounds = range === undefined ? undefined : this.rowBounds(range, fullRows);
-    const rows = (vectors: number) => {
-      if (bounds === undefined) this.stepped(i0, 0, fullRows, ROWS, () => this.tile(ROWS, vectors, i0, j0, aOffset, bOffset));
-      else this.steppedFrom(i0, bounds.from, bounds.fullEnd, ROWS, () => this.tile(ROWS, vectors, i0, j0, aOffset, bOffset));
-      if (m % ROWS !== 0) {
-        // Only the range that ends at m has the partial tile.
-        if (bounds !== undefined) this.fb.emit(['local.get', bounds.to], ['i32.const', fullRows], ['i32.gt_s'], ['if']);
-        this.fb.emit(['i32.const', fullRows], ['local.set', i0]);
-        this.tile(m % ROWS, vectors, i0, j0, aOffset, bOffset);
-        if (bounds !== undefined) this.fb.emit(['end']);
+    const columns = (body: (vectors: number) => void) => {
+      this.stepped(j0, 0, wide, width, () => body(VECTORS));
+      if (vectorEnd > wide) {
+        this.fb.emit(['i32.const', wide], ['local.set', j0]);
+        body((vectorEnd - wide) / 4);
       }
     };
-    this.stepped(j0, 0, wide, width, () => rows(VECTORS));
-    if (vectorEnd > wide) {
-      this.fb.emit(['i32.const', wide], ['local.set', j0]);
-      rows(1);
+
+    // Blocks of rows outermost, then column panels, then the row tiles of the block.
+    // The rows of the block reuse a B panel while it is in L1 or L2, and the block's rows of A stay in L2.
+    const bounds = this.rowBounds(range, fullRows);
+    if (fullRows > 0) {
+      const blockRows = Math.min(fullRows, BLOCK_ROWS - (BLOCK_ROWS % ROWS));
+      const block = this.fb.local(`${this.c.i.name}.block`, 'i32');
+      const blockEnd = this.fb.local(`${this.c.i.name}.blockEnd`, 'i32');
+      this.steppedFrom(block, bounds.from, bounds.fullEnd, blockRows, () => {
+        // blockEnd = min(block + blockRows, fullEnd), so that a block stays inside the range.
+        this.fb.emit(['local.get', block], ['i32.const', blockRows], ['i32.add'], ['local.tee', blockEnd], ['local.get', bounds.fullEnd], ['local.get', blockEnd], ['local.get', bounds.fullEnd], ['i32.lt_s'], ['select'], ['local.set', blockEnd]);
+        columns((vectors) => {
+          this.fb.emit(['local.get', block], ['local.set', i0], ['loop']);
+          this.tile(ROWS, vectors, i0, j0, aOffset, bOffset);
+          this.fb.emit(['local.get', i0], ['i32.const', ROWS], ['i32.add'], ['local.tee', i0], ['local.get', blockEnd], ['i32.lt_s'], ['br_if', 0], ['end']);
+        });
+      });
+    }
+    if (m % ROWS !== 0) {
+      // Only the range that ends at m has the partial tile.
+      if (range !== undefined) this.fb.emit(['local.get', bounds.to], ['i32.const', fullRows], ['i32.gt_s'], ['if']);
+      columns((vectors) => {
+        this.fb.emit(['i32.const', fullRows], ['local.set', i0]);
+        this.tile(m % ROWS, vectors, i0, j0, aOffset, bOffset);
+      });
+      if (range !== undefined) this.fb.emit(['end']);
     }
     if (n > vectorEnd) this.scalarColumns(vectorEnd, n, range);
-    this.fb.release(aOffset, bOffset);
-    if (bounds !== undefined) this.fb.release(bounds.from, bounds.to, bounds.fullEnd);
+    this.fb.release(aOffset, bOffset, bounds.from, bounds.to, bounds.fullEnd);
   }
 
-  /** Evaluates a row range into temporaries: its start, its end, and its end clipped to the last whole tile. */
-  private rowBounds(range: { from: Expr; to: Expr }, fullRows: number): { from: number; to: number; fullEnd: number } {
-    const from = this.emitter.toTemp(range.from);
-    const to = this.emitter.toTemp(range.to);
+  /** Evaluates the row range into temporaries: its start, its end, and its end clipped to the last whole tile. */
+  private rowBounds(range: { from: Expr; to: Expr } | undefined, fullRows: number): { from: number; to: number; fullEnd: number } {
+    const from = this.emitter.toTemp(range?.from ?? int(0));
+    const to = this.emitter.toTemp(range?.to ?? int(this.c.i.size));
     const fullEnd = this.fb.temp('i32');
     this.fb.emit(['local.get', to], ['i32.const', fullRows], ['local.get', to], ['i32.const', fullRows], ['i32.lt_s'], ['select'], ['local.set', fullEnd]);
     return { from, to, fullEnd };
@@ -322,31 +485,7 @@ class Tiles {
     const fb = this.fb;
     const acc = Array.from({ length: rows }, (_, r) => Array.from({ length: vectors }, (_, v) => fb.local(`${this.c.acc}.${r}.${v}`, 'v128')));
     for (const row of acc) for (const local of row) fb.emit(['v128.const', 'i32x4', 0, 0, 0, 0], ['local.set', local]);
-
-    if (this.k > 0) {
-      const aAccess = this.emitter.buffer(this.a.buf);
-      const bAccess = this.emitter.buffer(this.b.buf);
-      const aPointer = fb.temp('i32');
-      const bPointer = fb.temp('i32');
-      const count = fb.temp('i32');
-      // Byte offsets from each buffer's address; the constant parts go in the memarg offsets.
-      fb.emit(['local.get', aOffset], ['local.get', i0], ['i32.const', this.a.rowStride], ['i32.mul'], ['i32.add'], ['i32.const', 2], ['i32.shl'], ['local.set', aPointer]);
-      fb.emit(['local.get', bOffset], ['local.get', j0], ['i32.add'], ['i32.const', 2], ['i32.shl'], ['local.set', bPointer]);
-      fb.emit(['i32.const', 0], ['local.set', count], ['loop']);
-      const bVectors = Array.from({ length: vectors }, () => fb.temp('v128'));
-      bVectors.forEach((local, v) => fb.emit(['local.get', bPointer], ['v128.load', 4, bAccess.address + 16 * v], ['local.set', local]));
-      const splat = fb.temp('v128');
-      for (let r = 0; r < rows; r++) {
-        fb.emit(['local.get', aPointer], ['v128.load32_splat', 2, aAccess.address + 4 * r * this.a.rowStride], ['local.set', splat]);
-        for (let v = 0; v < vectors; v++) {
-          fb.emit(['local.get', acc[r]![v]!], ['local.get', splat], ['local.get', bVectors[v]!], ['f32x4.mul'], ['f32x4.add'], ['local.set', acc[r]![v]!]);
-        }
-      }
-      fb.emit(['local.get', aPointer], ['i32.const', 4 * this.a.reduceStride], ['i32.add'], ['local.set', aPointer]);
-      fb.emit(['local.get', bPointer], ['i32.const', 4 * this.b.reduceStride], ['i32.add'], ['local.set', bPointer]);
-      fb.emit(['local.get', count], ['i32.const', 1], ['i32.add'], ['local.tee', count], ['i32.const', this.k], ['i32.lt_s'], ['br_if', 0], ['end']);
-      fb.release(aPointer, bPointer, count, splat, ...bVectors);
-    }
+    if (this.k > 0) this.accumulate(acc, i0, j0, aOffset, bOffset);
 
     const i = this.emitter.variable(this.c.i.name, 'i32');
     const j = this.emitter.variable(this.c.j.name, 'i32');
@@ -358,6 +497,39 @@ class Tiles {
         this.epilogue.emit(this.c.epilogue);
       }
     }
+  }
+
+  /** Emits the p loop of a tile: acc[r][v] += splat(A[i0 + r, p]) * B[p, j0 + 4v .. +3]. */
+  private accumulate(acc: number[][], i0: number, j0: number, aOffset: number, bOffset: number): void {
+    const fb = this.fb;
+    const vectors = acc[0]!.length;
+    const aAccess = this.emitter.buffer(this.a.buf);
+    const bAccess = this.emitter.buffer(this.b.buf);
+    const aStep = 4 * this.a.reduceStride;
+    const bStep = this.b.panels ? 16 * vectors : 4 * this.b.reduceStride;
+    const aPointer = fb.temp('i32');
+    const bPointer = fb.temp('i32');
+    const end = fb.temp('i32');
+    // Byte offsets from each buffer's address; the constant parts go in the memarg offsets.
+    fb.emit(['local.get', aOffset], ['local.get', i0], ['i32.const', this.a.rowStride], ['i32.mul'], ['i32.add'], ['i32.const', 2], ['i32.shl'], ['local.set', aPointer]);
+    fb.emit(['local.get', bOffset], ['local.get', j0], ['i32.const', this.b.rowStride], ['i32.mul'], ['i32.add'], ['i32.const', 2], ['i32.shl'], ['local.set', bPointer]);
+    // The loop ends when a pointer that moves reaches its end, so no counter is needed unless neither moves.
+    const counter = aStep === 0 && bStep === 0 ? fb.temp('i32') : undefined;
+    const [lead, leadStep] = counter !== undefined ? [counter, 1] : bStep !== 0 ? [bPointer, bStep] : [aPointer, aStep];
+    if (counter !== undefined) fb.emit(['i32.const', 0], ['local.set', counter]);
+    fb.emit(['local.get', lead], ['i32.const', this.k * leadStep], ['i32.add'], ['local.set', end], ['loop']);
+    const bVectors = Array.from({ length: vectors }, () => fb.temp('v128'));
+    bVectors.forEach((local, v) => fb.emit(['local.get', bPointer], ['v128.load', 4, bAccess.address + 16 * v], ['local.set', local]));
+    const splat = fb.temp('v128');
+    acc.forEach((row, r) => {
+      fb.emit(['local.get', aPointer], ['v128.load32_splat', 2, aAccess.address + 4 * r * this.a.rowStride], ['local.set', splat]);
+      row.forEach((local, v) => fb.emit(['local.get', local], ['local.get', splat], ['local.get', bVectors[v]!], ['f32x4.mul'], ['f32x4.add'], ['local.set', local]));
+    });
+    if (aStep !== 0) fb.emit(['local.get', aPointer], ['i32.const', aStep], ['i32.add'], ['local.set', aPointer]);
+    if (bStep !== 0) fb.emit(['local.get', bPointer], ['i32.const', bStep], ['i32.add'], ['local.set', bPointer]);
+    if (counter !== undefined) fb.emit(['local.get', counter], ['i32.const', 1], ['i32.add'], ['local.set', counter]);
+    fb.emit(['local.get', lead], ['local.get', end], ['i32.ne'], ['br_if', 0], ['end']);
+    fb.release(aPointer, bPointer, end, splat, ...bVectors, ...(counter === undefined ? [] : [counter]));
   }
 
   /** Emits the last n % 4 columns one element at a time, as the kernel body computes them. */
