@@ -73,6 +73,18 @@ describe('reductions over leading axes', () => {
     }), { numRuns: fuzzRuns(40) });
   });
 
+  it('read a broadcast input at the right rows', () => {
+    // The flat index of a broadcast input divides a sum, which the JS printer must parenthesize.
+    const g = graph();
+    const c = g.input('c', [2, 1]);
+    const outputs = [c.broadcastTo([2, 8]).sum(0), c.broadcastTo([2, 8]).max(0)];
+    for (const backend of ['js', 'wasm'] as const) {
+      const [sum, max] = compile(outputs, { backend }).run({ c: [1, 2] });
+      expect(Array.from(sum!)).toEqual(new Array(8).fill(3));
+      expect(Array.from(max!)).toEqual(new Array(8).fill(2));
+    }
+  });
+
   it('lowers a batch sum to a row-by-row loop', () => {
     const g = graph();
     const x = g.input('x', [100, 40]);

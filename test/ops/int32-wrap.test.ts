@@ -50,7 +50,7 @@ describe('int32 arithmetic wraps to 32 bits', () => {
       expect(Array.from(selected!.data)).toEqual(expected.selected);
       expect(Array.from(sum!.data)).toEqual([expected.sum]);
     }), { numRuns: fuzzRuns(40) });
-  });
+  }, 120_000);
 
   it('wraps tensor values, not indices, in JS source', () => {
     const exe = compile(build(5), { backend: 'js' });

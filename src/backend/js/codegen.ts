@@ -126,7 +126,7 @@ export function expr(e: Expr, data: DataNames = new Set()): string {
       if (e.op === 'max') return `Math.max(${numeric(e.a, data)}, ${numeric(e.b, data)})`;
       if (e.op === 'min') return `Math.min(${numeric(e.a, data)}, ${numeric(e.b, data)})`;
       if (e.op === 'pow') return `Math.pow(${numeric(e.a, data)}, ${numeric(e.b, data)})`;
-      if (e.op === 'idiv') return `Math.floor(${numeric(e.a, data)} / ${numeric(e.b, data)})`;
+      if (e.op === 'idiv') return `Math.floor(${operand(e.a, 12, true, data)} / ${operand(e.b, 13, true, data)})`;
       // a + -c prints as a - c, and a * -1 as -a, so index arithmetic reads naturally.
       if (e.op === 'add' && e.b.k === 'num' && e.b.v < 0) return `${operand(e.a, 11, true, data)} - ${literal(-e.b.v)}`;
       if (e.op === 'add' && e.b.k === 'bin' && e.b.op === 'mul' && e.b.b.k === 'num' && e.b.b.v < 0) {
