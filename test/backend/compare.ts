@@ -14,11 +14,16 @@ export function compileAndRun(outputs: readonly Node[], feeds: Feeds, options: C
 }
 
 /** Same bits, NaN matching NaN. */
+/** Formats a number so that -0 reads as -0. */
+function show(value: number): string {
+  return Object.is(value, -0) ? '-0' : String(value);
+}
+
 export function expectIdentical(actual: ArrayLike<number>, expected: ArrayLike<number>, label: string): void {
   expect(actual.length).toBe(expected.length);
   for (let i = 0; i < expected.length; i++) {
     if (!Object.is(actual[i], expected[i]) && !(Number.isNaN(actual[i]) && Number.isNaN(expected[i]))) {
-      expect.fail(`${label}, element ${i}: ${actual[i]} is not ${expected[i]}`);
+      expect.fail(`${label}, element ${i}: ${show(actual[i]!)} is not ${show(expected[i]!)}`);
     }
   }
 }
