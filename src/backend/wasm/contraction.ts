@@ -214,6 +214,7 @@ export function emitContraction(c: Contraction, target: ContractionTarget): bool
   if (n < lanes) return false;
 
   const epilogue = new VectorBody(emitter, tile.shape, c.j.name);
+  epilogue.hostCallsPerLane = true;
   epilogue.bindings.set(c.acc, { kind: 'vector', local: -1 });
   if (!epilogue.tryPlan(c.epilogue)) return false;
 
