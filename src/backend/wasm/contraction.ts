@@ -41,29 +41,31 @@ import { F32X4, F64X2, vectorizeLoop, VectorBody } from './vector.ts';
  * Rows of a register tile. Of the shapes measured on a 512 x 512 matmul
  * (docs/wasm-benchmarks.md), 2 x 16 ran fastest in float32: it keeps 8
  * accumulators, 4 B vectors and a splat in v128 locals, and larger tiles
- * made V8 spill. The same 8 registers hold a 2 x 8 tile in float64, which
- * ran faster than 4 x 4, 2 x 4, 1 x 8, 2 x 12, 3 x 6 and 4 x 6.
+ * made V8 spill. In float64 the same 8 registers hold a 2 x 8 tile. It
+ * ran faster than 4 x 4, 3 x 4, 1 x 8, 2 x 4, 3 x 8, 2 x 12, 3 x 6 and 4 x 6.
  */
 export const ROWS = 2;
 /** v128 columns of a register tile: lanes * VECTORS output columns. */
 const VECTORS = 4;
 
-/** What a tile's code depends on in its element type. */
-interface Tile {
+/** The element type of a register tile, as its code uses it. */
+interface TileElement {
   shape: Shape;
   /** Bytes of an element, and their log2: the shift from an element index to a byte offset. */
   bytes: number;
   shift: number;
+  /** The load of one A element into every lane. */
   splat: 'v128.load32_splat' | 'v128.load64_splat';
 }
 
-const TILES: Record<'f32' | 'f64', Tile> = {
+const TILE_ELEMENTS: Record<'f32' | 'f64', TileElement> = {
   f32: { shape: F32X4, bytes: 4, shift: 2, splat: 'v128.load32_splat' },
   f64: { shape: F64X2, bytes: 8, shift: 3, splat: 'v128.load64_splat' },
 };
 /**
  * Rows of A that pass over one B panel before the next panel is read, so
- * that BLOCK_ROWS * k * 4 bytes of A (128 KiB for k = 512) stay in L2.
+ * that BLOCK_ROWS * k * 4 bytes of float32 A (128 KiB for k = 512, twice
+ * that in float64) stay in L2.
  */
 const BLOCK_ROWS = 64;
 
@@ -209,7 +211,7 @@ export function emitContraction(c: Contraction, target: ContractionTarget): bool
   const n = c.j.size;
   const k = c.reduce.reduce((p, r) => p * r.size, 1);
   if ((c.t !== 'f32' && c.t !== 'f64') || m === 0) return false;
-  const tile = TILES[c.t];
+  const tile = TILE_ELEMENTS[c.t];
   const lanes = tile.shape.lanes;
   if (n < lanes) return false;
 
@@ -276,7 +278,7 @@ export function emitContraction(c: Contraction, target: ContractionTarget): bool
  * is stored as k rows of its width, and the panel of column j0 starts at
  * element j0 * k. Columns past the last multiple of the lane count are not packed.
  */
-function panelStatements(c: Contraction, tile: Tile, buf: number, k: number, n: number, offset: Expr): Stmt[] {
+function panelStatements(c: Contraction, tile: TileElement, buf: number, k: number, n: number, offset: Expr): Stmt[] {
   const lanes = tile.shape.lanes;
   const width = lanes * VECTORS;
   const wide = n - (n % width);
@@ -296,7 +298,7 @@ function panelStatements(c: Contraction, tile: Tile, buf: number, k: number, n: 
 }
 
 /** Emits the packing of panelStatements for a B read in place, as v128 copies of each panel row. */
-function copyPanels(emitter: ScalarEmitter, tile: Tile, source: Operand, buf: number, k: number, n: number, offset: Expr): void {
+function copyPanels(emitter: ScalarEmitter, tile: TileElement, source: Operand, buf: number, k: number, n: number, offset: Expr): void {
   const fb = emitter.fb;
   const from = emitter.buffer(source.buf).address;
   const to = emitter.buffer(buf).address;
@@ -355,7 +357,7 @@ class Tiles {
   constructor(
     private readonly emitter: ScalarEmitter,
     private readonly c: Contraction,
-    private readonly shape: Tile,
+    private readonly element: TileElement,
     private readonly a: Operand,
     private readonly b: Operand,
     private readonly epilogue: VectorBody,
@@ -370,7 +372,7 @@ class Tiles {
    */
   emit(m: number, n: number, range?: { from: Expr; to: Expr }): void {
     const fullRows = m - (m % ROWS);
-    const lanes = this.shape.shape.lanes;
+    const lanes = this.element.shape.lanes;
     const width = lanes * VECTORS;
     const wide = n - (n % width);
     const vectorEnd = n - (n % lanes);
@@ -457,7 +459,7 @@ class Tiles {
     for (let r = 0; r < rows; r++) {
       for (let v = 0; v < vectors; v++) {
         fb.emit(['local.get', i0], ['i32.const', r], ['i32.add'], ['local.set', i]);
-        fb.emit(['local.get', j0], ['i32.const', this.shape.shape.lanes * v], ['i32.add'], ['local.set', j]);
+        fb.emit(['local.get', j0], ['i32.const', this.element.shape.lanes * v], ['i32.add'], ['local.set', j]);
         this.epilogue.bindings.set(this.c.acc, { kind: 'vector', local: acc[r]![v]! });
         this.epilogue.emit(this.c.epilogue);
       }
@@ -470,7 +472,7 @@ class Tiles {
     const vectors = acc[0]!.length;
     const aAccess = this.emitter.buffer(this.a.buf);
     const bAccess = this.emitter.buffer(this.b.buf);
-    const { bytes, shift, splat: load, shape } = this.shape;
+    const { bytes, shift, splat: load, shape } = this.element;
     const aStep = bytes * this.a.reduceStride;
     const bStep = this.b.panels ? 16 * vectors : bytes * this.b.reduceStride;
     const aPointer = fb.temp('i32');
