@@ -8,6 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { evaluate, grad, graph, Rng } from '../../src/index.ts';
+import type { ActivationSpec, Node } from '../../src/index.ts';
 import type { Padding2D } from '../../src/ops/attrs.ts';
 import { window2D } from '../../src/ops/window.ts';
 import { compileAndRun, expectClose, expectIdentical, magnitude } from './compare.ts';
@@ -57,6 +58,52 @@ function uniform(rng: Rng, n: number): Float32Array {
   return Float32Array.from({ length: n }, () => rng.uniform(-1, 1));
 }
 
+function uniform64(rng: Rng, n: number): Float64Array {
+  return Float64Array.from({ length: n }, () => rng.uniform(-1, 1));
+}
+
+/** Builds a float64 conv2d with bias and an activation, and a loss whose gradients run conv2dBackpropInput and conv2dBackpropFilter. */
+function buildConv64(c: ConvCase, activation: ActivationSpec): { outputs: Node[]; feeds: Record<string, Float64Array> } | undefined {
+  const g = graph();
+  const rng = new Rng(c.seed);
+  const x = g.input('x', [c.batch, c.height, c.width, c.channels], 'float64');
+  const w = g.param('w', [c.kernel[0], c.kernel[1], c.channels, c.filters], { init: 'heNormal', seed: c.seed, dtype: 'float64' });
+  const b = g.param('b', [c.filters], { init: { kind: 'constant', value: 0.1 }, dtype: 'float64' });
+  let z;
+  try {
+    z = x.conv2d(w, { strides: c.strides, dilations: c.dilations, padding: c.padding });
+  } catch {
+    return undefined; // The window does not fit the input.
+  }
+  const y = g.activation(z.add(b), activation);
+  const r = g.input('r', y.shape, 'float64');
+  const grads = grad(y.mul(r).sum(), [x, w, b]);
+  return { outputs: [y, ...grads], feeds: { x: uniform64(rng, x.size), r: uniform64(rng, r.size) } };
+}
+
+/** Checks float64 results with SIMD against the scalar code and the JS backend bit for bit, and against the interpreter. */
+function expectConv64Agrees(outputs: Node[], feeds: Record<string, Float64Array>): void {
+  const simd = compileAndRun(outputs, feeds, { backend: 'wasm' }).results;
+  const scalar = compileAndRun(outputs, feeds, { backend: 'wasm', simd: false }).results;
+  const js = compileAndRun(outputs, feeds, { backend: 'js' }).results;
+  const reference = evaluate(outputs, feeds);
+  reference.forEach((r, i) => {
+    expectIdentical(simd[i]!, scalar[i]!, `output ${i}: SIMD against scalar`);
+    expectIdentical(simd[i]!, js[i]!, `output ${i}: wasm against js`);
+    expectClose(simd[i]!, r.data, 1e-12, 1e-12 * magnitude(r.data), `output ${i} against the interpreter`);
+  });
+}
+
+const ACTIVATIONS: readonly [string, ActivationSpec][] = [
+  ['linear', 'linear'],
+  ['relu', 'relu'],
+  ['leakyRelu(0.2)', (x: Node) => x.leakyRelu(0.2)],
+  ['elu', 'elu'],
+  ['sigmoid', 'sigmoid'],
+  ['tanh', 'tanh'],
+  ['softplus', 'softplus'],
+];
+
 describe.skipIf(!convEvaluates())('wasm conv2d', () => {
   it('forward and gradients match the scalar code and the interpreter', () => {
     fc.assert(fc.property(convCase, (c) => {
@@ -98,6 +145,36 @@ describe.skipIf(!convEvaluates())('wasm conv2d', () => {
     expect(exe.kernels[0]!.wat).toContain('v128.load32_splat');
     const reference = evaluate([y], feeds)[0]!.data;
     expectClose(results[0]!, Float32Array.from(reference), 1e-4, 1e-5 * magnitude(reference), 'wasm against the interpreter');
+  });
+
+  it('float64 forward and gradients equal the scalar code and js', () => {
+    fc.assert(fc.property(convCase, (c) => {
+      const built = buildConv64(c, (x: Node) => x.leakyRelu(c.alpha));
+      if (built !== undefined) expectConv64Agrees(built.outputs, built.feeds);
+    }), { numRuns: Math.ceil(FUZZ_RUNS / 2) });
+  }, 60_000);
+
+  it('runs the three float64 conv ops as f64x2 tiles', () => {
+    const c: ConvCase = { batch: 2, height: 5, width: 7, channels: 3, filters: 11, kernel: [3, 3], strides: [1, 1], dilations: [1, 1], padding: 'same', alpha: 0.2, seed: 8 };
+    const built = buildConv64(c, (x: Node) => x.leakyRelu(0.2))!;
+    const { exe } = compileAndRun(built.outputs, built.feeds, { backend: 'wasm' });
+    const convKernels = exe.kernels.filter((k) => k.summary.startsWith('conv2d'));
+    expect(convKernels.map((k) => k.summary.split(' ')[0])).toEqual(['conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter']);
+    for (const kernel of convKernels) {
+      expect(kernel.wat, kernel.summary).toContain('v128.load64_splat');
+      expect(kernel.wat, kernel.summary).toContain('f64x2.mul');
+      expect(kernel.wat, kernel.summary).not.toContain('f32x4');
+    }
+    expectConv64Agrees(built.outputs, built.feeds);
+  });
+
+  it.each(ACTIVATIONS)('fuses the %s epilogue into float64 conv tiles', (_label, activation) => {
+    const c: ConvCase = { batch: 2, height: 6, width: 5, channels: 4, filters: 9, kernel: [3, 2], strides: [2, 1], dilations: [1, 2], padding: [[1, 0], [0, 2]], alpha: 0, seed: 12 };
+    const built = buildConv64(c, activation)!;
+    const { exe } = compileAndRun(built.outputs.slice(0, 1), built.feeds, { backend: 'wasm' });
+    expect(exe.kernels.length).toBe(1);
+    expect(exe.kernels[0]!.wat).toContain('f64x2.mul');
+    expectConv64Agrees(built.outputs, built.feeds);
   });
 });
 

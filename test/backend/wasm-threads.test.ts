@@ -70,18 +70,22 @@ describe.runIf(threadsAvailable)('wasm backend on worker threads', () => {
     return dtype === 'float32' ? Float32Array.from(values) : Float64Array.from(values);
   };
 
-  /** Graphs with sizes that are not multiples of 4 or of the register tile. */
+  /** Graphs with sizes that are not multiples of 4 or of the register tiles. */
   function oddGraphs(dtype: 'float32' | 'float64'): { name: string; outputs: Node[]; feeds: Feeds; splitLoop: string | undefined }[] {
     const g = graph();
     const a = g.input('a', [37, 29], dtype);
     const b = g.input('b', [29, 23], dtype);
     const bias = g.input('bias', [23], dtype);
+    const bt = g.input('bt', [23, 29], dtype);
     const x = g.input('x', [5, 7, 9, 5], dtype);
     const w = g.input('w', [3, 3, 5, 6], dtype);
     const cb = g.input('cb', [6], dtype);
-    const feeds = { a: uniform(37 * 29, dtype), b: uniform(29 * 23, dtype), bias: uniform(23, dtype), x: uniform(5 * 7 * 9 * 5, dtype), w: uniform(3 * 3 * 5 * 6, dtype), cb: uniform(6, dtype) };
+    const feeds = { a: uniform(37 * 29, dtype), b: uniform(29 * 23, dtype), bt: uniform(23 * 29, dtype), bias: uniform(23, dtype), x: uniform(5 * 7 * 9 * 5, dtype), w: uniform(3 * 3 * 5 * 6, dtype), cb: uniform(6, dtype) };
     return [
       { name: 'matmul + bias + leakyRelu', outputs: [a.matmul(b, { bias, activation: (h) => h.leakyRelu(0.2) })], feeds, splitLoop: 'i0' },
+      // Each chunk packs the transposed B into the scratch region of the thread that runs it.
+      // The scalar code of a transposed B keeps no row accumulator, so it splits too.
+      { name: 'transposed B matmul + tanh', outputs: [a.matmul(bt, { transposeB: true, activation: 'tanh' })], feeds, splitLoop: 'i0' },
       { name: 'conv2d + bias + leakyRelu', outputs: [x.conv2d(w, { padding: 'same' }).add(cb).leakyRelu(0.2)], feeds, splitLoop: 'i0' },
       { name: 'elementwise', outputs: [a.mul(a).add(a).tanh()], feeds, splitLoop: 'i0' },
       { name: 'row sums', outputs: [a.exp().sum(1)], feeds, splitLoop: 'i0' },
@@ -100,8 +104,8 @@ describe.runIf(threadsAvailable)('wasm backend on worker threads', () => {
             const results = exe.run(inputsOf(outputs, feeds));
             const loops = exe.kernels.map((k) => k.parallelLoop?.name);
             exe.dispose();
-            // float64 and scalar matmul keep a row accumulator that all rows share, so they run on one thread.
-            const expectedLoop = name.startsWith('matmul') && (dtype === 'float64' || !simd) ? undefined : splitLoop;
+            // Scalar matmul keeps a row accumulator that all rows share, so it runs on one thread; the register tiles of either dtype split.
+            const expectedLoop = name.startsWith('matmul') && !simd ? undefined : splitLoop;
             expect(loops[0], name).toBe(expectedLoop);
             if (expectedLoop !== undefined) expect(ready, name).toBe(threads);
             expectIdentical(results[0]!, expected[0]!, `${name} on ${threads} threads`);

@@ -59,12 +59,12 @@ function convTrainingStep(dtype: 'float32' | 'float64'): Node[] {
   return [loss, ...grad(loss, [x, w, b])];
 }
 
-function mlpTrainingStep(): Node[] {
+function mlpTrainingStep(dtype: 'float32' | 'float64' = 'float32'): Node[] {
   const g = graph();
-  const x = g.input('x', [5, 13]);
+  const x = g.input('x', [5, 13], dtype);
   const labels = g.input('labels', [5], 'int32');
-  const w = g.param('w', [13, 7], { init: 'heNormal', seed: 2 });
-  const b = g.param('b', [7]);
+  const w = g.param('w', [13, 7], { init: 'heNormal', seed: 2, dtype });
+  const b = g.param('b', [7], { dtype });
   const logits = x.matmul(w, { bias: b, activation: (h) => h.elu() });
   const loss = g.softmaxCrossEntropy(logits, labels).mean();
   const predicted = logits.argmax(1);
@@ -80,6 +80,17 @@ describe('printed WAT against the module bytes', () => {
 
     it(`round-trips an MLP training step with int32 and bool outputs (simd ${simd})`, () => {
       expectRoundTrip(mlpTrainingStep(), simd);
+    });
+
+    it(`round-trips a float64 MLP training step (simd ${simd})`, () => {
+      const outputs = mlpTrainingStep('float64');
+      expectRoundTrip(outputs, simd);
+      if (simd) {
+        // The elu epilogue of the float64 tile calls Math.expm1 lane by lane.
+        const text = compile(outputs, { backend: 'wasm' }).moduleText!;
+        expect(text).toContain('v128.load64_splat');
+        expect(text).toContain('f64x2.extract_lane 1');
+      }
     });
   }
 

@@ -1,19 +1,20 @@
 // SIMD register tiles for contractions (matmul and the three convolutions):
 // the kernel IR's `contraction` annotation states that the kernel computes
 // acc = sum_p a(i, p) b(p, j) for every output element, then an epilogue. Here each tile of
-// ROWS x (4 * VECTORS) elements is accumulated in v128 registers:
+// ROWS x (L * VECTORS) elements is accumulated in v128 registers, with L = 4
+// float32 or 2 float64 lanes:
 //
-//   for p in 0 .. k:                        acc[r][v] += splat(A[i0 + r, p]) * B[p, j0 + 4v .. +3]
-//   then, per row r and vector v:            the epilogue on 4 lanes, stored once
+//   for p in 0 .. k:                        acc[r][v] += splat(A[i0 + r, p]) * B[p, j0 + Lv .. + L - 1]
+//   then, per row r and vector v:            the epilogue on L lanes, stored once
 //
-// so each B vector loaded is used ROWS times and each A element 4 * VECTORS
+// so each B vector loaded is used ROWS times and each A element L * VECTORS
 // times. Every output element still adds its products one at a time in the
 // order of p, so results equal the scalar code's bit for bit.
 //
 // B is packed into scratch memory as column panels, one per tile width:
-// panel j0 contains k rows of B[p, j0 .. j0 + 4 * VECTORS - 1], so a tile reads
+// panel j0 contains k rows of B[p, j0 .. j0 + L * VECTORS - 1], so a tile reads
 // its panel at consecutive addresses. Read in place, the rows of a
-// row-major B are n * 4 bytes apart: for n = 512 that is 2 KiB, so the
+// row-major float32 B are n * 4 bytes apart: for n = 512 that is 2 KiB, so the
 // rows of one panel map to 2 of the 64 sets of a 32 KiB 8-way L1 cache and
 // evict each other. A B that only one row of tiles reads (m <= ROWS) is
 // read in place when it can be. Rows are taken in blocks of BLOCK_ROWS, so
@@ -26,7 +27,7 @@
 // as leakyReluGrad(z, dy) and a convolution's window, which packs like
 // im2col, one outer iteration at a time; B's panels are packed from its
 // expression in the same way when B is not affine. Columns past the last
-// multiple of 4 and the whole contraction when the epilogue cannot be
+// multiple of L and the whole contraction when the epilogue cannot be
 // vectorized use the scalar body.
 //
 // When threads split the kernel, each call computes a range of the first
@@ -36,23 +37,42 @@
 // threads read. Other packing goes to the running thread's own region.
 
 import type { Contraction, Expr, LoopRange, Stmt } from '../../kernel/ir.ts';
-import { iadd, imul, int, ivar, loop } from '../../kernel/ir.ts';
+import { iadd, idiv, imul, int, ivar, loop } from '../../kernel/ir.ts';
 import type { FunctionBuilder } from './function.ts';
 import type { BufferAccess } from './scalar.ts';
 import { ScalarEmitter } from './scalar.ts';
-import { F32X4, vectorizeLoop, VectorBody } from './vector.ts';
+import type { Shape } from './vector.ts';
+import { F32X4, F64X2, vectorizeLoop, VectorBody } from './vector.ts';
 
 /**
  * Rows of a register tile. Of the shapes measured on a 512 x 512 matmul
- * (docs/wasm-benchmarks.md), 2 x 16 ran fastest: it keeps 8 accumulators,
- * 4 B vectors and a splat in v128 locals, and larger tiles made V8 spill.
+ * (docs/wasm-benchmarks.md), 2 x 16 ran fastest in float32: it keeps 8
+ * accumulators, 4 B vectors and a splat in v128 locals, and larger tiles
+ * made V8 spill. In float64 the same 8 registers hold a 2 x 8 tile. It
+ * ran faster than 4 x 4, 3 x 4, 1 x 8, 2 x 4, 3 x 8, 2 x 12, 3 x 6 and 4 x 6.
  */
 export const ROWS = 2;
-/** v128 columns of a register tile: 4 * VECTORS output columns. */
+/** v128 columns of a register tile: lanes * VECTORS output columns. */
 const VECTORS = 4;
+
+/** The element type of a register tile, as its code uses it. */
+interface TileElement {
+  shape: Shape;
+  /** Bytes of an element, and their log2: the shift from an element index to a byte offset. */
+  bytes: number;
+  shift: number;
+  /** The load of one A element into every lane. */
+  splat: 'v128.load32_splat' | 'v128.load64_splat';
+}
+
+const TILE_ELEMENTS: Record<'f32' | 'f64', TileElement> = {
+  f32: { shape: F32X4, bytes: 4, shift: 2, splat: 'v128.load32_splat' },
+  f64: { shape: F64X2, bytes: 8, shift: 3, splat: 'v128.load64_splat' },
+};
 /**
  * Rows of A that pass over one B panel before the next panel is read, so
- * that BLOCK_ROWS * k * 4 bytes of A (128 KiB for k = 512) stay in L2.
+ * that BLOCK_ROWS * k * 4 bytes of float32 A (128 KiB for k = 512, twice
+ * that in float64) stay in L2.
  */
 const BLOCK_ROWS = 64;
 
@@ -161,8 +181,8 @@ interface Operand {
  * packed. `row` is i for A and j for B; `other` is the loop the factor must
  * not depend on.
  */
-function inPlace(factor: Expr, row: LoopRange, other: LoopRange, reduce: readonly LoopRange[], buffers: readonly BufferAccess[]): Operand | undefined {
-  if (factor.k !== 'load' || buffers[factor.buf]?.element !== 'f32') return undefined;
+function inPlace(factor: Expr, row: LoopRange, other: LoopRange, reduce: readonly LoopRange[], buffers: readonly BufferAccess[], t: 'f32' | 'f64'): Operand | undefined {
+  if (factor.k !== 'load' || buffers[factor.buf]?.element !== t) return undefined;
   const names = new Set([row.name, other.name, ...reduce.map((r) => r.name)]);
   const coefficient = coefficients(factor.index, names);
   if (coefficient === undefined || (coefficient.get(other.name) ?? 0) !== 0) return undefined;
@@ -209,15 +229,19 @@ export function emitContraction(c: Contraction, target: ContractionTarget): bool
   const m = c.i.size;
   const n = c.j.size;
   const k = c.reduce.reduce((p, r) => p * r.size, 1);
-  if (c.t !== 'f32' || n < 4 || m === 0) return false;
+  if ((c.t !== 'f32' && c.t !== 'f64') || m === 0) return false;
+  const tile = TILE_ELEMENTS[c.t];
+  const lanes = tile.shape.lanes;
+  if (n < lanes) return false;
 
-  const epilogue = new VectorBody(emitter, F32X4, c.j.name);
+  const epilogue = new VectorBody(emitter, tile.shape, c.j.name);
+  epilogue.hostCallsPerLane = true;
   epilogue.bindings.set(c.acc, { kind: 'vector', local: -1 });
   if (!epilogue.tryPlan(c.epilogue)) return false;
 
   // Operands that cannot be read in place get a scratch buffer, numbered after the kernel's own.
   const buffers = [...emitter.ctx.buffers];
-  const { a, b, pack } = placeOperands(c, target, buffers, k);
+  const { a, b, pack } = placeOperands(c, target, buffers, k, tile);
   const split = target.split;
 
   // The prologue packs what all threads share. The kernel packs the rest, before its loops or per outer iteration.
@@ -230,7 +254,7 @@ export function emitContraction(c: Contraction, target: ContractionTarget): bool
   const inner = new ScalarEmitter(emitter.fb, { ...emitter.ctx, buffers });
   inner.loopHook = vectorizeLoop;
   for (const p of pack.filter((q) => q.once && !q.shared)) p.emit(inner);
-  const tiles = new Tiles(inner, c, a, b, epilogue, k);
+  const tiles = new Tiles(inner, c, tile, a, b, epilogue, k);
   nest(inner, c.outer, c.outer.length > 0 ? split : undefined, () => {
     for (const p of pack.filter((q) => !q.once)) p.emit(inner);
     tiles.emit(m, n, c.outer.length === 0 ? split : undefined);
@@ -251,11 +275,11 @@ interface Pack {
  * Decides how the tiles read each factor, in place or from scratch, and
  * lays out the scratch buffers, which are appended to `buffers`.
  */
-function placeOperands(c: Contraction, target: ContractionTarget, buffers: BufferAccess[], k: number): { a: Operand; b: Operand; pack: Pack[] } {
+function placeOperands(c: Contraction, target: ContractionTarget, buffers: BufferAccess[], k: number, tile: TileElement): { a: Operand; b: Operand; pack: Pack[] } {
   const m = c.i.size;
   const n = c.j.size;
-  let a = inPlace(c.a, c.i, c.j, c.reduce, buffers);
-  let b = inPlace(c.b, c.j, c.i, c.reduce, buffers);
+  let a = inPlace(c.a, c.i, c.j, c.reduce, buffers, c.t);
+  let b = inPlace(c.b, c.j, c.i, c.reduce, buffers, c.t);
   if (b !== undefined && b.rowStride !== 1) b = undefined;
   const packA = a === undefined;
   // B is packed into panels unless one row of tiles reads it only once.
@@ -268,21 +292,23 @@ function placeOperands(c: Contraction, target: ContractionTarget, buffers: Buffe
   // threads read. Any other packing goes to the running thread's own region.
   const outerNames = new Set(c.outer.map((o) => o.name));
   const packOnce = (factor: Expr) => !mentions(factor, outerNames);
-  const aBytes = packA ? Math.ceil((m * k * 4) / 16) * 16 : 0;
-  const bBytes = packB ? Math.ceil((k * n * 4) / 16) * 16 : 0;
+  const aBytes = packA ? Math.ceil((m * k * tile.bytes) / 16) * 16 : 0;
+  const bBytes = packB ? Math.ceil((k * n * tile.bytes) / 16) * 16 : 0;
   const sharedA = packA && split !== undefined && packOnce(c.a);
   const sharedB = packB && split !== undefined && packOnce(c.b);
   // 64-byte aligned, so that threads share no cache line with each other's regions.
   const sharedBytes = Math.ceil(((sharedA ? aBytes : 0) + (sharedB ? bBytes : 0)) / 64) * 64;
   let sharedNext = target.scratchAddress;
   let threadNext = target.scratchAddress + sharedBytes;
+  // The thread's scratch offset counts 4-byte elements; regions are 64-byte aligned, so it divides by 2 for float64.
+  const threadOffset = split === undefined ? int(0) : tile.bytes === 4 ? split.scratchOffset : idiv(split.scratchOffset, tile.bytes / 4);
   /** Adds a scratch buffer of `bytes`; returns its number and the element offset of its (0, 0). */
   const place = (bytes: number, shared: boolean): { buf: number; offset: Expr } => {
     const buf = buffers.length;
-    buffers.push({ address: shared ? sharedNext : threadNext, element: 'f32' });
+    buffers.push({ address: shared ? sharedNext : threadNext, element: c.t });
     if (shared) sharedNext += bytes;
     else threadNext += bytes;
-    return { buf, offset: shared ? int(0) : split?.scratchOffset ?? int(0) };
+    return { buf, offset: shared ? int(0) : threadOffset };
   };
   const pack: Pack[] = [];
   if (packA) {
@@ -301,8 +327,8 @@ function placeOperands(c: Contraction, target: ContractionTarget, buffers: Buffe
     const source = b;
     b = { buf, offset: scratchOffset, rowStride: k, reduceStride: 0, panels: true };
     const emitPack = source === undefined
-      ? (e: ScalarEmitter) => e.statements(panelStatements(c, buf, k, n, scratchOffset))
-      : (e: ScalarEmitter) => copyPanels(e, source, buf, k, n, scratchOffset);
+      ? (e: ScalarEmitter) => e.statements(panelStatements(c, tile, buf, k, n, scratchOffset))
+      : (e: ScalarEmitter) => copyPanels(e, tile, source, buf, k, n, scratchOffset);
     pack.push({ emit: emitPack, once: packOnce(c.b), shared: sharedB });
   }
   target.useScratch(threadNext - target.scratchAddress - sharedBytes, sharedBytes);
@@ -311,14 +337,15 @@ function placeOperands(c: Contraction, target: ContractionTarget, buffers: Buffe
 
 /**
  * Builds the loops that pack B into column panels, one per tile width:
- * 4 * VECTORS columns, then one panel of the remaining whole vectors. Each panel
+ * lanes * vectors columns, then one panel of the remaining whole vectors. Each panel
  * is stored as k rows of its width, and the panel of column j0 starts at
- * element j0 * k. Columns past the last multiple of 4 are not packed.
+ * element j0 * k. Columns past the last multiple of the lane count are not packed.
  */
-function panelStatements(c: Contraction, buf: number, k: number, n: number, offset: Expr): Stmt[] {
-  const width = 4 * VECTORS;
+function panelStatements(c: Contraction, tile: TileElement, buf: number, k: number, n: number, offset: Expr): Stmt[] {
+  const lanes = tile.shape.lanes;
+  const width = lanes * VECTORS;
   const wide = n - (n % width);
-  const vectorEnd = n - (n % 4);
+  const vectorEnd = n - (n % lanes);
   const flat = flatReduceIndex(c.reduce);
   const panel = `${c.j.name}.panel`;
   const lane = `${c.j.name}.lane`;
@@ -334,29 +361,30 @@ function panelStatements(c: Contraction, buf: number, k: number, n: number, offs
 }
 
 /** Emits the packing of panelStatements for a B read in place, as v128 copies of each panel row. */
-function copyPanels(emitter: ScalarEmitter, source: Operand, buf: number, k: number, n: number, offset: Expr): void {
+function copyPanels(emitter: ScalarEmitter, tile: TileElement, source: Operand, buf: number, k: number, n: number, offset: Expr): void {
   const fb = emitter.fb;
   const from = emitter.buffer(source.buf).address;
   const to = emitter.buffer(buf).address;
-  const width = 4 * VECTORS;
+  const lanes = tile.shape.lanes;
+  const width = lanes * VECTORS;
   const wide = n - (n % width);
-  const vectorEnd = n - (n % 4);
+  const vectorEnd = n - (n % lanes);
   const sourceOffset = emitter.toTemp(source.offset);
   const sourcePointer = fb.temp('i32');
   const pointer = fb.temp('i32');
   const end = fb.temp('i32');
   const column = fb.temp('i32');
-  // Copies the panel of columns [column, column + 4 * vectors). `pointer` continues from one panel to the next.
+  // Copies the panel of columns [column, column + lanes * vectors). `pointer` continues from one panel to the next.
   const copyPanel = (vectors: number) => {
-    fb.emit(['local.get', sourceOffset], ['local.get', column], ['i32.add'], ['i32.const', 2], ['i32.shl'], ['local.set', sourcePointer]);
+    fb.emit(['local.get', sourceOffset], ['local.get', column], ['i32.add'], ['i32.const', tile.shift], ['i32.shl'], ['local.set', sourcePointer]);
     fb.emit(['local.get', pointer], ['i32.const', k * vectors * 16], ['i32.add'], ['local.set', end], ['loop']);
     for (let v = 0; v < vectors; v++) fb.emit(['local.get', pointer], ['local.get', sourcePointer], ['v128.load', 2, from + 16 * v], ['v128.store', 2, to + 16 * v]);
-    fb.emit(['local.get', sourcePointer], ['i32.const', 4 * source.reduceStride], ['i32.add'], ['local.set', sourcePointer]);
+    fb.emit(['local.get', sourcePointer], ['i32.const', tile.bytes * source.reduceStride], ['i32.add'], ['local.set', sourcePointer]);
     fb.emit(['local.get', pointer], ['i32.const', 16 * vectors], ['i32.add'], ['local.tee', pointer], ['local.get', end], ['i32.ne'], ['br_if', 0], ['end']);
   };
   // The panels start at element `offset` of the scratch buffer.
   emitter.expr(offset);
-  fb.emit(['i32.const', 2], ['i32.shl'], ['local.set', pointer]);
+  fb.emit(['i32.const', tile.shift], ['i32.shl'], ['local.set', pointer]);
   if (wide > 0) {
     fb.emit(['i32.const', 0], ['local.set', column], ['loop']);
     copyPanel(VECTORS);
@@ -364,7 +392,7 @@ function copyPanels(emitter: ScalarEmitter, source: Operand, buf: number, k: num
   }
   if (vectorEnd > wide) {
     fb.emit(['i32.const', wide], ['local.set', column]);
-    copyPanel((vectorEnd - wide) / 4);
+    copyPanel((vectorEnd - wide) / lanes);
   }
   fb.release(sourceOffset, sourcePointer, pointer, end, column);
 }
@@ -392,6 +420,7 @@ class Tiles {
   constructor(
     private readonly emitter: ScalarEmitter,
     private readonly c: Contraction,
+    private readonly element: TileElement,
     private readonly a: Operand,
     private readonly b: Operand,
     private readonly epilogue: VectorBody,
@@ -406,9 +435,10 @@ class Tiles {
    */
   emit(m: number, n: number, range?: { from: Expr; to: Expr }): void {
     const fullRows = m - (m % ROWS);
-    const width = 4 * VECTORS;
+    const lanes = this.element.shape.lanes;
+    const width = lanes * VECTORS;
     const wide = n - (n % width);
-    const vectorEnd = n - (n % 4);
+    const vectorEnd = n - (n % lanes);
     const i0 = this.fb.local(`${this.c.i.name}.tile`, 'i32');
     const j0 = this.fb.local(`${this.c.j.name}.tile`, 'i32');
     const aOffset = this.offset(this.a);
@@ -417,7 +447,7 @@ class Tiles {
       this.stepped(j0, 0, wide, width, () => body(VECTORS));
       if (vectorEnd > wide) {
         this.fb.emit(['i32.const', wide], ['local.set', j0]);
-        body((vectorEnd - wide) / 4);
+        body((vectorEnd - wide) / lanes);
       }
     };
 
@@ -480,7 +510,7 @@ class Tiles {
     this.fb.emit(['local.get', local], ['i32.const', step], ['i32.add'], ['local.tee', local], ['i32.const', to], ['i32.lt_s'], ['br_if', 0], ['end']);
   }
 
-  /** Emits one register tile of `rows` x 4 * `vectors` elements at (i0, j0). */
+  /** Emits one register tile of `rows` x lanes * `vectors` elements at (i0, j0). */
   private tile(rows: number, vectors: number, i0: number, j0: number, aOffset: number, bOffset: number): void {
     const fb = this.fb;
     const acc = Array.from({ length: rows }, (_, r) => Array.from({ length: vectors }, (_, v) => fb.local(`${this.c.acc}.${r}.${v}`, 'v128')));
@@ -492,27 +522,28 @@ class Tiles {
     for (let r = 0; r < rows; r++) {
       for (let v = 0; v < vectors; v++) {
         fb.emit(['local.get', i0], ['i32.const', r], ['i32.add'], ['local.set', i]);
-        fb.emit(['local.get', j0], ['i32.const', 4 * v], ['i32.add'], ['local.set', j]);
+        fb.emit(['local.get', j0], ['i32.const', this.element.shape.lanes * v], ['i32.add'], ['local.set', j]);
         this.epilogue.bindings.set(this.c.acc, { kind: 'vector', local: acc[r]![v]! });
         this.epilogue.emit(this.c.epilogue);
       }
     }
   }
 
-  /** Emits the p loop of a tile: acc[r][v] += splat(A[i0 + r, p]) * B[p, j0 + 4v .. +3]. */
+  /** Emits the p loop of a tile: acc[r][v] += splat(A[i0 + r, p]) * B[p, j0 + lanes * v .. + lanes - 1]. */
   private accumulate(acc: number[][], i0: number, j0: number, aOffset: number, bOffset: number): void {
     const fb = this.fb;
     const vectors = acc[0]!.length;
     const aAccess = this.emitter.buffer(this.a.buf);
     const bAccess = this.emitter.buffer(this.b.buf);
-    const aStep = 4 * this.a.reduceStride;
-    const bStep = this.b.panels ? 16 * vectors : 4 * this.b.reduceStride;
+    const { bytes, shift, splat: load, shape } = this.element;
+    const aStep = bytes * this.a.reduceStride;
+    const bStep = this.b.panels ? 16 * vectors : bytes * this.b.reduceStride;
     const aPointer = fb.temp('i32');
     const bPointer = fb.temp('i32');
     const end = fb.temp('i32');
     // Byte offsets from each buffer's address; the constant parts go in the memarg offsets.
-    fb.emit(['local.get', aOffset], ['local.get', i0], ['i32.const', this.a.rowStride], ['i32.mul'], ['i32.add'], ['i32.const', 2], ['i32.shl'], ['local.set', aPointer]);
-    fb.emit(['local.get', bOffset], ['local.get', j0], ['i32.const', this.b.rowStride], ['i32.mul'], ['i32.add'], ['i32.const', 2], ['i32.shl'], ['local.set', bPointer]);
+    fb.emit(['local.get', aOffset], ['local.get', i0], ['i32.const', this.a.rowStride], ['i32.mul'], ['i32.add'], ['i32.const', shift], ['i32.shl'], ['local.set', aPointer]);
+    fb.emit(['local.get', bOffset], ['local.get', j0], ['i32.const', this.b.rowStride], ['i32.mul'], ['i32.add'], ['i32.const', shift], ['i32.shl'], ['local.set', bPointer]);
     // The loop ends when a pointer that moves reaches its end, so no counter is needed unless neither moves.
     const counter = aStep === 0 && bStep === 0 ? fb.temp('i32') : undefined;
     const [lead, leadStep] = counter !== undefined ? [counter, 1] : bStep !== 0 ? [bPointer, bStep] : [aPointer, aStep];
@@ -522,8 +553,8 @@ class Tiles {
     bVectors.forEach((local, v) => fb.emit(['local.get', bPointer], ['v128.load', 4, bAccess.address + 16 * v], ['local.set', local]));
     const splat = fb.temp('v128');
     acc.forEach((row, r) => {
-      fb.emit(['local.get', aPointer], ['v128.load32_splat', 2, aAccess.address + 4 * r * this.a.rowStride], ['local.set', splat]);
-      row.forEach((local, v) => fb.emit(['local.get', local], ['local.get', splat], ['local.get', bVectors[v]!], ['f32x4.mul'], ['f32x4.add'], ['local.set', local]));
+      fb.emit(['local.get', aPointer], [load, shift, aAccess.address + bytes * r * this.a.rowStride], ['local.set', splat]);
+      row.forEach((local, v) => fb.emit(['local.get', local], ['local.get', splat], ['local.get', bVectors[v]!], [`${shape.prefix}.mul`], [`${shape.prefix}.add`], ['local.set', local]));
     });
     if (aStep !== 0) fb.emit(['local.get', aPointer], ['i32.const', aStep], ['i32.add'], ['local.set', aPointer]);
     if (bStep !== 0) fb.emit(['local.get', bPointer], ['i32.const', bStep], ['i32.add'], ['local.set', bPointer]);
@@ -532,7 +563,7 @@ class Tiles {
     fb.release(aPointer, bPointer, end, splat, ...bVectors, ...(counter === undefined ? [] : [counter]));
   }
 
-  /** Emits the last n % 4 columns one element at a time, as the kernel body computes them. */
+  /** Emits the last n % lanes columns one element at a time, as the kernel body computes them. */
   private scalarColumns(from: number, to: number, rows?: { from: Expr; to: Expr }): void {
     const c = this.c;
     const sum: Stmt = { k: 'assign', name: c.acc, value: { k: 'bin', t: c.t, op: 'add', a: { k: 'var', t: c.t, name: c.acc }, b: { k: 'bin', t: c.t, op: 'mul', a: c.a, b: c.b } } };

@@ -79,7 +79,7 @@ define('none', undefined, {
 define('none', 0xfc, { 'i32.trunc_sat_f32_s': 0x00, 'i32.trunc_sat_f64_s': 0x02 });
 
 // Fixed-width SIMD.
-define('memarg', 0xfd, { 'v128.load': 0x00, 'v128.load32_splat': 0x09, 'v128.store': 0x0b });
+define('memarg', 0xfd, { 'v128.load': 0x00, 'v128.load32_splat': 0x09, 'v128.load64_splat': 0x0a, 'v128.store': 0x0b });
 define('v128', 0xfd, { 'v128.const': 0x0c });
 define('lane', 0xfd, {
   'i32x4.extract_lane': 0x1b, 'i32x4.replace_lane': 0x1c, 'f32x4.extract_lane': 0x1f, 'f32x4.replace_lane': 0x20,

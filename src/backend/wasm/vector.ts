@@ -40,7 +40,8 @@ import type { ModuleMathOp } from './math.ts';
 import { mathFunctionName, MODULE_MATH_OPS } from './math.ts';
 import type { Instr } from './opcodes.ts';
 import type { ScalarEmitter } from './scalar.ts';
-import { isBoolean } from './scalar.ts';
+import { isBoolean, MATH_IMPORTS } from './scalar.ts';
+import type { MathImport } from './scalar.ts';
 
 type ForStmt = Extract<Stmt, { k: 'for' }>;
 
@@ -108,6 +109,12 @@ function loadedBuffers(e: Expr, into: Set<number>): void {
 /** Vector code for one loop body; `plan` checks the whole body before anything is emitted. */
 export class VectorBody {
   readonly bindings = new Map<string, Binding>();
+  /**
+   * Lets float64 exp, log and the other host Math functions run as one call
+   * per lane. Set for a register tile's epilogue, which would otherwise make
+   * the whole contraction scalar; a plain loop gains nothing from it.
+   */
+  hostCallsPerLane = false;
   /** Variables declared in the body and assigned in it. */
   private readonly laneLocals = new Set<string>();
 
@@ -220,7 +227,8 @@ export class VectorBody {
   }
 
   private hasMathFunction(op: UnaryOp): boolean {
-    return this.shape.t === 'f32' && this.emitter.ctx.moduleMath && (MODULE_MATH_OPS as readonly string[]).includes(op);
+    if (this.shape.t === 'f64') return this.hostCallsPerLane && `Math.${op}` in MATH_IMPORTS;
+    return this.emitter.ctx.moduleMath && (MODULE_MATH_OPS as readonly string[]).includes(op);
   }
 
   /** Checks a loop body and records each let's kind; returns false when the body cannot be vectorized. */
@@ -479,9 +487,23 @@ export class VectorBody {
       this.fb.release(x);
       return;
     }
+    if (this.shape.t === 'f64') {
+      this.hostCall(`Math.${op}` as MathImport, a);
+      return;
+    }
     this.emitter.ctx.useMathFunction(op as ModuleMathOp, true);
     this.vector(a);
     this.fb.emit(['call', mathFunctionName(op as ModuleMathOp, true)]);
+  }
+
+  /** Pushes the f64x2 of a host Math function applied to each lane of `a`, the same call the scalar code makes. */
+  private hostCall(name: MathImport, a: Expr): void {
+    this.emitter.ctx.useImport(name);
+    this.vector(a);
+    const x = this.fb.temp('v128');
+    this.fb.emit(['local.set', x], ['local.get', x], ['f64x2.extract_lane', 0], ['call', name], ['f64x2.splat']);
+    this.fb.emit(['local.get', x], ['f64x2.extract_lane', 1], ['call', name], ['f64x2.replace_lane', 1]);
+    this.fb.release(x);
   }
 
   /** Pushes a v128 mask: all-ones lanes where the condition holds. */

@@ -13,7 +13,7 @@ import { opcode } from './opcodes.ts';
 const NATURAL_ALIGNMENT: Record<string, number> = {
   'i32.load': 2, 'f32.load': 2, 'f64.load': 3, 'i32.load8_u': 0,
   'i32.store': 2, 'f32.store': 2, 'f64.store': 3, 'i32.store8': 0,
-  'v128.load': 4, 'v128.load32_splat': 2, 'v128.store': 4,
+  'v128.load': 4, 'v128.load32_splat': 2, 'v128.load64_splat': 3, 'v128.store': 4,
 };
 
 /** The shortest decimal that reads back as the same float32 or float64, in WAT spelling. */
