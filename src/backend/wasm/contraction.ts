@@ -57,6 +57,7 @@ const VECTORS = 4;
 
 /** The element type of a register tile, as its code uses it. */
 interface TileElement {
+  type: 'f32' | 'f64';
   shape: Shape;
   /** Bytes of an element, and their log2: the shift from an element index to a byte offset. */
   bytes: number;
@@ -66,8 +67,8 @@ interface TileElement {
 }
 
 const TILE_ELEMENTS: Record<'f32' | 'f64', TileElement> = {
-  f32: { shape: F32X4, bytes: 4, shift: 2, splat: 'v128.load32_splat' },
-  f64: { shape: F64X2, bytes: 8, shift: 3, splat: 'v128.load64_splat' },
+  f32: { type: 'f32', shape: F32X4, bytes: 4, shift: 2, splat: 'v128.load32_splat' },
+  f64: { type: 'f64', shape: F64X2, bytes: 8, shift: 3, splat: 'v128.load64_splat' },
 };
 /**
  * Rows of A that pass over one B panel before the next panel is read, so
@@ -278,8 +279,9 @@ interface Pack {
 function placeOperands(c: Contraction, target: ContractionTarget, buffers: BufferAccess[], k: number, tile: TileElement): { a: Operand; b: Operand; pack: Pack[] } {
   const m = c.i.size;
   const n = c.j.size;
-  let a = inPlace(c.a, c.i, c.j, c.reduce, buffers, c.t);
-  let b = inPlace(c.b, c.j, c.i, c.reduce, buffers, c.t);
+  const element = tile.type;
+  let a = inPlace(c.a, c.i, c.j, c.reduce, buffers, element);
+  let b = inPlace(c.b, c.j, c.i, c.reduce, buffers, element);
   if (b !== undefined && b.rowStride !== 1) b = undefined;
   const packA = a === undefined;
   // B is packed into panels unless one row of tiles reads it only once.
@@ -305,7 +307,7 @@ function placeOperands(c: Contraction, target: ContractionTarget, buffers: Buffe
   /** Adds a scratch buffer of `bytes`; returns its number and the element offset of its (0, 0). */
   const place = (bytes: number, shared: boolean): { buf: number; offset: Expr } => {
     const buf = buffers.length;
-    buffers.push({ address: shared ? sharedNext : threadNext, element: c.t });
+    buffers.push({ address: shared ? sharedNext : threadNext, element });
     if (shared) sharedNext += bytes;
     else threadNext += bytes;
     return { buf, offset: shared ? int(0) : threadOffset };
