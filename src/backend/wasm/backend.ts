@@ -30,7 +30,8 @@ import { emitContraction, ROWS } from './contraction.ts';
 import type { ParallelLoop } from './parallel.ts';
 import { contractionParallelLoop, outermostLoop, parallelLoop } from './parallel.ts';
 import type { KernelCall } from './threads.ts';
-import { defaultThreadCount, ThreadPool, workerThreadsAvailable } from './threads.ts';
+import { defaultThreadCount } from './thread-hosts.ts';
+import { ThreadPool, workerThreadsAvailable } from './threads.ts';
 import { vectorizeLoop } from './vector.ts';
 import { printFunction, printModule } from './wat.ts';
 
@@ -175,9 +176,10 @@ function kernelWork(kernel: Kernel): number {
 
 /**
  * Builds the module for a set of kernels whose arena starts at `base`. It
- * is threaded when threads > 1, the engine has shared memory, Node.js
- * worker threads exist and at least one kernel is split; otherwise it is
- * the single-threaded module, with kernels that take no params.
+ * is threaded when threads > 1, the engine has shared memory, workers can
+ * be started (Node.js worker_threads, or Web Workers in a cross-origin
+ * isolated page) and at least one kernel is split. Otherwise it is the
+ * single-threaded module, with kernels that take no params.
  */
 export function buildModule(input: BackendInput, options: WasmOptions, base = 0): BuiltModule {
   const features = wasmFeatures();

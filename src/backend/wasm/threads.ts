@@ -24,12 +24,14 @@
 //
 // A worker's state turns READY once it has instantiated the module. Before
 // any worker is ready, the calling thread runs whole kernels alone, so a
-// run never waits for a worker that is still starting. The core does not
-// import Node modules: worker_threads and os are looked up through
-// process.getBuiltinModule, and without them (a browser) the backend builds
-// the single-threaded module instead.
+// run never waits for a worker that is still starting. The workers are
+// Node.js worker_threads or, in a cross-origin isolated page, Web Workers
+// (thread-hosts.ts). A browser's main thread may not call Atomics.wait, so
+// there the calling thread spins until the chunks are done.
 
 import { BackendError } from '../../errors.ts';
+import type { HostWorker, ThreadHost, WorkerData } from './thread-hosts.ts';
+import { threadHost } from './thread-hosts.ts';
 
 /** Control block words. */
 const GENERATION = 0;
@@ -60,100 +62,70 @@ const MAX_CHUNKS = 0xffff;
 /** Calls of Atomics.load before a waiting thread parks in Atomics.wait. */
 const SPIN = 1000;
 
-// Runs in each worker. It is plain JavaScript that reads like a script or a
-// module, so the worker needs no TypeScript loader and works whichever
-// --input-type the process was started with. It reports a kernel's
-// exception through the control block, because the calling thread blocks in
-// Atomics.wait and cannot receive messages then.
-const WORKER_SOURCE = `
-const { workerData, parentPort } = process.getBuiltinModule('node:worker_threads');
-const { module, memory, control, message, index, kernels, mathFields, scratchOffset } = workerData;
-const c = new Int32Array(control);
-let calls;
-try {
-  const math = {};
-  for (const field of mathFields) math[field] = Math[field];
-  const instance = new WebAssembly.Instance(module, { env: { memory }, Math: math });
-  calls = kernels.map((name) => instance.exports[name]);
-} catch (error) {
-  Atomics.store(c, ${STATES} + index, ${STOPPED});
-  parentPort.postMessage({ error: String(error && error.message || error) });
-  calls = undefined;
-}
-if (calls !== undefined) {
-  let seen = Atomics.load(c, ${GENERATION});
-  Atomics.store(c, ${STATES} + index, ${READY});
-  parentPort.postMessage({ ready: true });
-  for (;;) {
-    for (let i = 0; i < ${SPIN} && Atomics.load(c, ${GENERATION}) === seen; i++);
-    Atomics.wait(c, ${GENERATION}, seen);
-    const generation = Atomics.load(c, ${GENERATION});
-    if (generation === seen) continue;
-    seen = generation;
-    if (Atomics.load(c, ${STOP}) !== 0) break;
-    const call = calls[Atomics.load(c, ${KERNEL})];
-    const size = Atomics.load(c, ${SIZE});
-    const align = Atomics.load(c, ${ALIGN});
-    const chunks = Atomics.load(c, ${CHUNKS});
-    const units = Math.ceil(size / align);
-    const bound = (chunk) => Math.min(size, Math.floor((units * chunk) / chunks) * align);
-    const tag = (generation & 0x7fff) << 16;
-    for (;;) {
-      const next = Atomics.load(c, ${NEXT});
-      if ((next & ~0xffff) !== tag || (next & 0xffff) >= chunks) break;
-      if (Atomics.compareExchange(c, ${NEXT}, next, next + 1) !== next) continue;
-      const chunk = next & 0xffff;
-      try {
-        call(bound(chunk), bound(chunk + 1), scratchOffset);
-      } catch (error) {
-        if (Atomics.compareExchange(c, ${FAILED_WORKER}, 0, index + 1) === 0) {
-          const bytes = new TextEncoder().encode(String(error && error.message || error)).subarray(0, ${MESSAGE_BYTES});
-          new Uint8Array(message).set(bytes);
-          Atomics.store(c, ${MESSAGE_LENGTH}, bytes.length);
-        }
-      }
-      if (Atomics.add(c, ${DONE}, 1) + 1 === chunks) Atomics.notify(c, ${DONE});
-    }
+// Runs in each worker, after a host's prelude that calls runWorker. It is
+// plain JavaScript that reads like a script or a module, so the worker needs
+// no TypeScript loader and works whichever --input-type the process was
+// started with. It reports a kernel's exception through the control block,
+// because the calling thread is inside run() and cannot receive messages
+// then.
+export const WORKER_SOURCE = `
+function runWorker(data, post) {
+  const { module, memory, control, message, index, kernels, mathFields, scratchOffset } = data;
+  const c = new Int32Array(control);
+  let calls;
+  try {
+    const math = {};
+    for (const field of mathFields) math[field] = Math[field];
+    const instance = new WebAssembly.Instance(module, { env: { memory }, Math: math });
+    calls = kernels.map((name) => instance.exports[name]);
+  } catch (error) {
+    Atomics.store(c, ${STATES} + index, ${STOPPED});
+    post({ error: String(error && error.message || error) });
+    calls = undefined;
   }
-  Atomics.store(c, ${STATES} + index, ${STOPPED});
+  if (calls !== undefined) {
+    let seen = Atomics.load(c, ${GENERATION});
+    Atomics.store(c, ${STATES} + index, ${READY});
+    post({ ready: true });
+    for (;;) {
+      for (let i = 0; i < ${SPIN} && Atomics.load(c, ${GENERATION}) === seen; i++);
+      Atomics.wait(c, ${GENERATION}, seen);
+      const generation = Atomics.load(c, ${GENERATION});
+      if (generation === seen) continue;
+      seen = generation;
+      if (Atomics.load(c, ${STOP}) !== 0) break;
+      const call = calls[Atomics.load(c, ${KERNEL})];
+      const size = Atomics.load(c, ${SIZE});
+      const align = Atomics.load(c, ${ALIGN});
+      const chunks = Atomics.load(c, ${CHUNKS});
+      const units = Math.ceil(size / align);
+      const bound = (chunk) => Math.min(size, Math.floor((units * chunk) / chunks) * align);
+      const tag = (generation & 0x7fff) << 16;
+      for (;;) {
+        const next = Atomics.load(c, ${NEXT});
+        if ((next & ~0xffff) !== tag || (next & 0xffff) >= chunks) break;
+        if (Atomics.compareExchange(c, ${NEXT}, next, next + 1) !== next) continue;
+        const chunk = next & 0xffff;
+        try {
+          call(bound(chunk), bound(chunk + 1), scratchOffset);
+        } catch (error) {
+          if (Atomics.compareExchange(c, ${FAILED_WORKER}, 0, index + 1) === 0) {
+            const bytes = new TextEncoder().encode(String(error && error.message || error)).subarray(0, ${MESSAGE_BYTES});
+            new Uint8Array(message).set(bytes);
+            Atomics.store(c, ${MESSAGE_LENGTH}, bytes.length);
+          }
+        }
+        if (Atomics.add(c, ${DONE}, 1) + 1 === chunks) Atomics.notify(c, ${DONE});
+      }
+    }
+    Atomics.store(c, ${STATES} + index, ${STOPPED});
+  }
 }
 `;
 
-interface NodeWorker {
-  on(event: 'message', listener: (value: { ready?: boolean; error?: string }) => void): void;
-  on(event: 'error', listener: (error: Error) => void): void;
-  on(event: 'exit', listener: (code: number) => void): void;
-  unref(): void;
-  terminate(): Promise<number>;
-}
-
-interface WorkerThreadsModule {
-  Worker: new (source: string, options: { eval: true; execArgv: string[]; workerData: unknown }) => NodeWorker;
-}
-
-interface NodeProcess {
-  getBuiltinModule?(name: string): unknown;
-}
-
-function builtinModule<T>(name: string): T | undefined {
-  const process = (globalThis as { process?: NodeProcess }).process;
-  try {
-    return process?.getBuiltinModule?.(name) as T | undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** True when worker threads can be started: Node.js 20.16 or later. */
+/** True when worker threads can be started: Node.js worker_threads (20.16 or later), or Web Workers in a cross-origin isolated page. */
 export function workerThreadsAvailable(): boolean {
-  return builtinModule<WorkerThreadsModule>('node:worker_threads') !== undefined;
-}
-
-/** Returns the default thread count: os.availableParallelism() in Node.js, navigator.hardwareConcurrency elsewhere, else 1. */
-export function defaultThreadCount(): number {
-  const os = builtinModule<{ availableParallelism?(): number }>('node:os');
-  const cores = os?.availableParallelism?.() ?? (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
-  return typeof cores === 'number' && Number.isInteger(cores) && cores >= 1 ? cores : 1;
+  return threadHost() !== undefined;
 }
 
 /** The compiled module, its memory and the names that each worker instantiates and calls. */
@@ -176,49 +148,49 @@ export type KernelCall = (from: number, to: number, scratchOffset: number) => vo
 export class ThreadPool {
   private readonly control: Int32Array;
   private readonly message: Uint8Array;
-  private readonly workers: NodeWorker[] = [];
+  private readonly workers: HostWorker[] = [];
   private readonly readyPromise: Promise<number>;
+  private readonly callerCanWait: boolean;
   private disposed = false;
 
-  constructor(private readonly setup: PoolSetup) {
-    const { Worker } = builtinModule<WorkerThreadsModule>('node:worker_threads')!;
+  /** Starts the workers on `host`, by default the one that threadHost() finds; throws when there is none. */
+  constructor(private readonly setup: PoolSetup, host: ThreadHost | undefined = threadHost()) {
+    if (host === undefined) throw new Error('internal: a thread pool was requested where no worker threads can be started');
+    this.callerCanWait = host.callerCanWait;
     this.control = new Int32Array(new SharedArrayBuffer(4 * (STATES + setup.workers)));
     this.message = new Uint8Array(new SharedArrayBuffer(MESSAGE_BYTES));
     const started: Promise<void>[] = [];
     for (let index = 0; index < setup.workers; index++) {
-      // execArgv is empty so that the worker does not load the process's --import hooks, such as a TypeScript loader.
-      const worker = new Worker(WORKER_SOURCE, {
-        eval: true,
-        execArgv: [],
-        workerData: {
-          module: setup.module,
-          memory: setup.memory,
-          control: this.control.buffer,
-          message: this.message.buffer,
-          index,
-          kernels: setup.kernels,
-          mathFields: setup.mathFields,
-          scratchOffset: (index + 1) * setup.scratchStride,
-        },
-      });
+      const data: WorkerData = {
+        module: setup.module,
+        memory: setup.memory,
+        control: this.control.buffer as SharedArrayBuffer,
+        message: this.message.buffer as SharedArrayBuffer,
+        index,
+        kernels: setup.kernels,
+        mathFields: setup.mathFields,
+        scratchOffset: (index + 1) * setup.scratchStride,
+      };
       // A starting worker keeps the process alive, so that awaiting ready() does not end it; a started one does not.
       started.push(new Promise((resolve, reject) => {
-        worker.on('message', (value) => {
-          worker.unref();
-          if (value.ready === true) resolve();
-          else reject(new BackendError(`Error in compile: worker thread ${index + 1} failed to instantiate the module: ${value.error}`));
+        const worker = host.startWorker(WORKER_SOURCE, data, {
+          report: (value) => {
+            worker.release();
+            if (value.ready === true) resolve();
+            else reject(new BackendError(`Error in compile: worker thread ${index + 1} failed to instantiate the module: ${value.error}`));
+          },
+          error: (message) => {
+            worker.release();
+            Atomics.store(this.control, STATES + index, STOPPED);
+            reject(new BackendError(`Error in compile: worker thread ${index + 1} failed: ${message}`));
+          },
+          exit: () => {
+            Atomics.store(this.control, STATES + index, STOPPED);
+            resolve();
+          },
         });
-        worker.on('error', (error) => {
-          worker.unref();
-          Atomics.store(this.control, STATES + index, STOPPED);
-          reject(new BackendError(`Error in compile: worker thread ${index + 1} failed: ${error.message}`));
-        });
-        worker.on('exit', () => {
-          Atomics.store(this.control, STATES + index, STOPPED);
-          resolve();
-        });
+        this.workers.push(worker);
       }));
-      this.workers.push(worker);
     }
     this.readyPromise = Promise.all(started).then(() => 1 + this.readyWorkers().length);
     // A rejection is reported through ready(); an unobserved one must not end the process.
@@ -294,6 +266,11 @@ export class ThreadPool {
   // limit) is not detected here, and the wait does not end.
   private waitForChunks(chunks: number): void {
     const c = this.control;
+    if (!this.callerCanWait) {
+      // A browser's main thread: Atomics.wait throws there.
+      while (Atomics.load(c, DONE) !== chunks);
+      return;
+    }
     for (let i = 0; i < SPIN && Atomics.load(c, DONE) !== chunks; i++);
     for (;;) {
       const done = Atomics.load(c, DONE);
