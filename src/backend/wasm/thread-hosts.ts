@@ -1,5 +1,5 @@
-// How the wasm backend starts worker threads on each host. The worker's
-// code (threads.ts) is one JavaScript source for every host. It defines
+// Hosts that start the wasm backend's worker threads. The worker's code
+// (threads.ts) is one JavaScript source for every host. It defines
 // runWorker(data, post), and a host prepends a few lines that receive the
 // worker's data and call it:
 //
@@ -14,7 +14,7 @@
 // through process.getBuiltinModule. Without either host the backend builds
 // the single-threaded module.
 
-/** What a worker receives: the module to instantiate, the shared memory and the control block. */
+/** The data that a worker receives: the module to instantiate, the shared memory and the control block. */
 export interface WorkerData {
   module: object;
   memory: object;
