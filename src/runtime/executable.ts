@@ -36,9 +36,10 @@ export interface CompileOptions extends PipelineOptions {
   /**
    * wasm backend only: threads that share the work of large kernels, the
    * calling thread included, as a positive integer; 1 runs every kernel on
-   * the calling thread. Default: the number of cores. Threads need Node.js
-   * worker_threads and WebAssembly shared memory; without them kernels run
-   * on the calling thread.
+   * the calling thread. Default: the number of cores. Threads need
+   * WebAssembly shared memory and Node.js worker_threads, or Web Workers in
+   * a cross-origin isolated page; without them kernels run on the calling
+   * thread.
    */
   threads?: number;
   /**
@@ -227,8 +228,9 @@ export class Executable {
 
   /**
    * Threads the kernels are compiled for: more than 1 only on the wasm
-   * backend when worker threads exist and some kernel is large enough to
-   * split (see `threadThreshold`).
+   * backend when workers can be started (Node.js worker_threads, or Web
+   * Workers in a cross-origin isolated page) and some kernel is large
+   * enough to split (see `threadThreshold`).
    */
   get threads(): number {
     return this.runner.threads ?? 1;

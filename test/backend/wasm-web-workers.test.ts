@@ -6,7 +6,7 @@
 // isolation or without Worker the backend must fall back to one thread.
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { compile, graph, Rng } from '../../src/index.ts';
+import { BackendError, compile, graph, Rng } from '../../src/index.ts';
 import type { Feeds, Node } from '../../src/index.ts';
 import { encodeModule } from '../../src/backend/wasm/encoder.ts';
 import { wasmFeatures } from '../../src/backend/wasm/features.ts';
@@ -170,6 +170,41 @@ describe.runIf(wasmFeatures().threads)('calling thread waiting for a slow worker
     } finally {
       pool.dispose();
     }
+  });
+});
+
+describe.runIf(wasmFeatures().threads)('Web Workers that fail to start', () => {
+  class ThrowingWorker {
+    constructor() {
+      throw new DOMException('blob: workers are blocked', 'SecurityError');
+    }
+  }
+
+  // Fires onerror as a browser does for a worker script that fails to load.
+  class FailingWorker {
+    onmessage: unknown = null;
+    onerror: ((event: { message: string }) => void) | null = null;
+    postMessage(): void {
+      setTimeout(() => this.onerror?.({ message: 'script failed to load' }), 0);
+    }
+    terminate(): void {}
+  }
+
+  it.each([
+    ['a throwing constructor', ThrowingWorker, /worker thread 1 failed to start: blob: workers are blocked/],
+    ['an error event', FailingWorker, /worker thread 1 failed: script failed to load/],
+  ])('rejects ready() after %s', async (_, Worker, message) => {
+    stubBrowser({ Worker, crossOriginIsolated: true });
+    const g = graph();
+    const a = g.input('a', [6, 6]);
+    const node = a.matmul(a);
+    const exe = compile(node, { backend: 'wasm', threads: 2, threadThreshold: 0 });
+    await expect(exe.ready()).rejects.toThrow(BackendError);
+    await expect(exe.ready()).rejects.toThrow(message);
+    expect(exe.activeThreads).toBe(1);
+    const input = Float32Array.from({ length: 36 }, (_, i) => i / 7);
+    expectIdentical(exe.run({ a: input })[0]!, compile(node, { backend: 'wasm', threads: 1 }).run({ a: input })[0]!, 'after a failed start');
+    exe.dispose();
   });
 });
 

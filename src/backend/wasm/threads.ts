@@ -30,7 +30,7 @@
 // there the calling thread spins until the chunks are done.
 
 import { BackendError } from '../../errors.ts';
-import type { HostWorker, ThreadHost, WorkerData } from './thread-hosts.ts';
+import type { HostWorker, ThreadHost, WorkerData, WorkerEvents } from './thread-hosts.ts';
 import { threadHost } from './thread-hosts.ts';
 
 /** Control block words. */
@@ -173,14 +173,14 @@ export class ThreadPool {
       };
       // A starting worker keeps the process alive, so that awaiting ready() does not end it; a started one does not.
       started.push(new Promise((resolve, reject) => {
-        const worker = host.startWorker(WORKER_SOURCE, data, {
+        const events: WorkerEvents = {
           report: (value) => {
-            worker.release();
+            worker?.release();
             if (value.ready === true) resolve();
             else reject(new BackendError(`Error in compile: worker thread ${index + 1} failed to instantiate the module: ${value.error}`));
           },
           error: (message) => {
-            worker.release();
+            worker?.release();
             Atomics.store(this.control, STATES + index, STOPPED);
             reject(new BackendError(`Error in compile: worker thread ${index + 1} failed: ${message}`));
           },
@@ -188,7 +188,15 @@ export class ThreadPool {
             Atomics.store(this.control, STATES + index, STOPPED);
             resolve();
           },
-        });
+        };
+        let worker: HostWorker | undefined;
+        try {
+          worker = host.startWorker(WORKER_SOURCE, data, events);
+        } catch (error) {
+          // A browser's Worker constructor may throw: a SecurityError, for one.
+          reject(new BackendError(`Error in compile: worker thread ${index + 1} failed to start: ${(error as Error).message}`));
+          return;
+        }
         this.workers.push(worker);
       }));
     }
