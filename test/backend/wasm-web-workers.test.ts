@@ -12,7 +12,7 @@ import { encodeModule } from '../../src/backend/wasm/encoder.ts';
 import { wasmFeatures } from '../../src/backend/wasm/features.ts';
 import { webAssembly } from '../../src/backend/wasm/host.ts';
 import type { ThreadHost } from '../../src/backend/wasm/thread-hosts.ts';
-import { threadHost } from '../../src/backend/wasm/thread-hosts.ts';
+import { browserHost, threadHost } from '../../src/backend/wasm/thread-hosts.ts';
 import { ThreadPool } from '../../src/backend/wasm/threads.ts';
 import { expectIdentical } from './compare.ts';
 import { FakeWebWorker } from './fake-web-worker.ts';
@@ -47,6 +47,14 @@ describe.runIf(wasmFeatures().threads)('wasm backend on Web Workers', () => {
     const host = threadHost();
     expect(host?.kind).toBe('browser');
     expect(host?.callerCanWait).toBe(false);
+  });
+
+  it('lets a dedicated worker park in Atomics.wait', () => {
+    // A dedicated worker's global object is a WorkerGlobalScope, and Atomics.wait works there.
+    class WorkerGlobalScope {}
+    const globals = Object.assign(new WorkerGlobalScope(), { Worker: FakeWebWorker, crossOriginIsolated: true, Blob, URL, WorkerGlobalScope });
+    expect(browserHost(globals)?.callerCanWait).toBe(true);
+    expect(browserHost({ ...globals, crossOriginIsolated: false })).toBeUndefined();
   });
 
   const rng = new Rng(11);
