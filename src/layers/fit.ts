@@ -145,8 +145,10 @@ async function resolveProgress(option: FitOptions['progress']): Promise<Progress
   if (option !== undefined && option !== 'auto') return option;
   const stderr = (globalThis as { process?: { stderr?: unknown } }).process?.stderr;
   if (stderr === undefined) return undefined;
-  // Loaded on demand, so code that runs in a browser never imports the Node module.
-  const { terminalProgress } = await import('./progress-node.ts');
+  // Loaded on demand, so code that runs in a browser never imports the Node module. The specifier is
+  // a variable so that bundlers leave the import alone instead of bundling cli-progress for a browser.
+  const nodeProgress = './progress-node.ts';
+  const { terminalProgress } = (await import(nodeProgress)) as typeof import('./progress-node.ts');
   return terminalProgress();
 }
 
