@@ -5,9 +5,9 @@
 // deterministic, so the results do not depend on that.
 
 import { availableParallelism } from 'node:os';
-import { prepareOutputDirectory, writeFileAtomic } from './output-dir.ts';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { prepareOutputDirectory, removeEmptyDirectories, removePendingTemporaries, writeFilesAtomic } from './output-dir.ts';
 import { Worker } from 'node:worker_threads';
 import { subsetDataset } from '../data/dataset.ts';
 import type { Dataset } from '../data/dataset.ts';
@@ -15,9 +15,9 @@ import { loadTrainingData } from '../data/node-fs.ts';
 import type { EpochLog, ProgressReporter } from '../layers/progress.ts';
 import { CliError } from './inspect.ts';
 import { runProgress } from './train-progress.ts';
+import type { RunProgress } from './train-progress.ts';
 import { jsonSummary, renderReportHtml, runLabel } from './train-report.ts';
 import type { TrainReport } from './train-report.ts';
-import { trainRun } from './train-run.ts';
 import type { ActivationChoice, RunResult, TrainConfig } from './train-run.ts';
 import type { WorkerInput } from './train-worker.ts';
 
@@ -221,6 +221,29 @@ function formatTable(report: TrainReport): string {
   return [header, ...rows].map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
 }
 
+/** Exit statuses of a process ended by a signal: 128 plus the signal's number. */
+const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/**
+ * Makes SIGINT and SIGTERM stop the progress bars (which shows the cursor
+ * again), remove the temporary report files and the output directories this
+ * run created while they are still empty, then exit with 130 or 143.
+ * Returns a function that removes the handlers.
+ */
+function exitCleanlyOnSignals(progress: RunProgress, createdDirectories: readonly string[]): () => void {
+  const handler = (signal: keyof typeof SIGNAL_EXIT_CODES): void => {
+    progress.stop();
+    removePendingTemporaries();
+    removeEmptyDirectories(createdDirectories);
+    process.stderr.write(`slope: train interrupted by ${signal}; no report was written\n`);
+    process.exit(SIGNAL_EXIT_CODES[signal]);
+  };
+  for (const signal of Object.keys(SIGNAL_EXIT_CODES)) process.on(signal, handler);
+  return () => {
+    for (const signal of Object.keys(SIGNAL_EXIT_CODES)) process.off(signal, handler);
+  };
+}
+
 export async function trainCommand(argv: readonly string[], out: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
   const options = parseTrainOptions(argv);
   if (options === undefined) {
@@ -228,7 +251,16 @@ export async function trainCommand(argv: readonly string[], out: (text: string) 
     return 0;
   }
   // The output directory is checked before training, so a bad --out fails in seconds, not after the runs.
-  await prepareOutputDirectory(options.out, 'train --out', ['report.json', 'report.html']);
+  const directory = await prepareOutputDirectory(options.out, 'train --out', ['report.json', 'report.html']);
+  try {
+    return await trainAndReport(argv, options, directory.created, out);
+  } catch (error) {
+    removeEmptyDirectories(directory.created);
+    throw error;
+  }
+}
+
+async function trainAndReport(argv: readonly string[], options: TrainOptions, createdDirectories: readonly string[], out: (text: string) => void): Promise<number> {
   const started = performance.now();
   const loaded = await loadTrainingData({ ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }), seed: options.config.seed });
   const data = { train: firstExamples(loaded.train, options.limit), validation: firstExamples(loaded.validation, options.validationLimit) };
@@ -238,34 +270,39 @@ export async function trainCommand(argv: readonly string[], out: (text: string) 
     options.config.batchSize = data.train.count;
   }
 
+  // Every run trains in a worker thread, even with --jobs 1, so the main
+  // thread stays free to handle a signal at once.
   const labels = options.activations.map((activation) => runLabel({ activation, alpha: activation === 'relu' ? 0 : options.config.alpha }));
   const progress = runProgress(labels);
-  let runs: RunResult[];
+  const removeSignalHandlers = exitCleanlyOnSignals(progress, createdDirectories);
   try {
-    const tasks = options.activations.map((activation, i) => () => {
-      const reporter = progress.reporter(labels[i]!);
-      return options.jobs > 1 ? trainInWorker({ activation, config: options.config, data }, reporter) : trainRun(activation, data, options.config, reporter);
-    });
-    runs = await inPool(tasks, options.jobs);
+    const tasks = options.activations.map((activation, i) => () => trainInWorker({ activation, config: options.config, data }, progress.reporter(labels[i]!)));
+    let runs: RunResult[];
+    try {
+      runs = await inPool(tasks, options.jobs);
+    } finally {
+      progress.stop();
+    }
+
+    const report: TrainReport = {
+      command: ['slope', 'train', ...argv].join(' '),
+      config: options.config,
+      data: { source: loaded.source, train: data.train.count, validation: data.validation.count },
+      jobs: options.jobs,
+      totalSeconds: (performance.now() - started) / 1000,
+      runs,
+    };
+    const jsonPath = join(options.out, 'report.json');
+    const htmlPath = join(options.out, 'report.html');
+    await writeFilesAtomic([
+      { path: jsonPath, contents: `${JSON.stringify(report, null, 2)}\n` },
+      { path: htmlPath, contents: renderReportHtml(report) },
+    ]);
+
+    if (options.json) out(`${JSON.stringify({ ...jsonSummary(report), report: { json: jsonPath, html: htmlPath } })}\n`);
+    else out(`${formatTable(report)}\n\nwrote ${htmlPath} and ${jsonPath} in ${report.totalSeconds.toFixed(1)} s\n`);
+    return 0;
   } finally {
-    progress.stop();
+    removeSignalHandlers();
   }
-
-  const report: TrainReport = {
-    command: ['slope', 'train', ...argv].join(' '),
-    config: options.config,
-    data: { source: loaded.source, train: data.train.count, validation: data.validation.count },
-    jobs: options.jobs,
-    totalSeconds: (performance.now() - started) / 1000,
-    runs,
-  };
-  const jsonPath = join(options.out, 'report.json');
-  const htmlPath = join(options.out, 'report.html');
-  const html = renderReportHtml(report);
-  await writeFileAtomic(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
-  await writeFileAtomic(htmlPath, html);
-
-  if (options.json) out(`${JSON.stringify({ ...jsonSummary(report), report: { json: jsonPath, html: htmlPath } })}\n`);
-  else out(`${formatTable(report)}\n\nwrote ${htmlPath} and ${jsonPath} in ${report.totalSeconds.toFixed(1)} s\n`);
-  return 0;
 }

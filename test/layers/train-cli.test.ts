@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,6 +117,54 @@ describe('slope train --data', () => {
     expect(report.data).toEqual({ source: 'idx', train: 48, validation: 16 });
     expect(report.config.batchSize).toBe(48);
     expect(stderr).toContain('--batch-size 64 is more than the 48 training examples');
+  }, 90_000);
+});
+
+/** Starts `slope train ARGS`, sends `signal` once the first epoch is logged and resolves with the exit code and stderr. */
+function interruptAfterFirstEpoch(args: readonly string[], signal: NodeJS.Signals): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [launcher, 'train', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => {
+      if (stderr === '' && /epoch 1\//.test(text)) child.kill(signal);
+      stderr += text;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+describe('slope train interrupted', () => {
+  let directory: string;
+
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'slope-train-signal-'));
+  });
+
+  afterAll(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  // Many short epochs, so the signal arrives while the runs still train.
+  const args = ['--epochs', '200', '--limit', '32', '--validation-limit', '32', '--batch-size', '32'];
+
+  it('exits with 130 on SIGINT and removes the output directory it created', async () => {
+    const out = join(directory, 'new', 'out');
+    const { code, stderr } = await interruptAfterFirstEpoch([...args, '--out', out], 'SIGINT');
+    expect(code).toBe(130);
+    expect(stderr).toContain('slope: train interrupted by SIGINT');
+    expect(existsSync(join(directory, 'new'))).toBe(false);
+  }, 90_000);
+
+  it('exits with 143 on SIGTERM and keeps a directory that existed', async () => {
+    const { code } = await interruptAfterFirstEpoch([...args, '--jobs', '1', '--out', directory], 'SIGTERM');
+    expect(code).toBe(143);
+    expect(existsSync(directory)).toBe(true);
   }, 90_000);
 });
 
