@@ -14,12 +14,15 @@ import type { Dataset } from '../data/dataset.ts';
 import { loadTrainingData } from '../data/node-fs.ts';
 import type { EpochLog, ProgressReporter } from '../layers/progress.ts';
 import { CliError } from './inspect.ts';
+import { checkModelSize } from './train-limits.ts';
 import { runProgress } from './train-progress.ts';
 import type { RunProgress } from './train-progress.ts';
 import { jsonSummary, renderReportHtml, runLabel } from './train-report.ts';
 import type { TrainReport } from './train-report.ts';
 import type { ActivationChoice, RunResult, TrainConfig } from './train-run.ts';
 import type { WorkerInput } from './train-worker.ts';
+import { rebuildError, serializeError } from './worker-errors.ts';
+import type { SerializedError } from './worker-errors.ts';
 
 /** Defaults of `slope train`, chosen so that both runs finish in about 3 minutes on 2 cores; see docs/train.md for the measurements. */
 export const TRAIN_DEFAULTS = {
@@ -176,33 +179,51 @@ function firstExamples(ds: Dataset, limit: number | undefined): Dataset {
   return subsetDataset(ds, Int32Array.from({ length: limit }, (_, i) => i));
 }
 
-/** Trains one run in a worker thread, forwarding its progress to `reporter`. */
-function trainInWorker(input: WorkerInput, reporter: ProgressReporter): Promise<RunResult> {
+/**
+ * Trains one run in a worker thread, forwarding its progress to `reporter`.
+ * The worker is in `workers` while it runs, so a failure of another run can
+ * terminate it. An error inside the run rejects with a typed error rebuilt
+ * on this thread.
+ */
+function trainInWorker(input: WorkerInput, reporter: ProgressReporter, workers: Set<Worker>): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./train-worker.js', import.meta.url), { workerData: input });
+    workers.add(worker);
     let result: RunResult | undefined;
-    worker.on('message', (message: { type: string; info?: never; log?: EpochLog; result?: RunResult }) => {
+    let failure: Error | undefined;
+    worker.on('message', (message: { type: string; info?: never; log?: EpochLog; result?: RunResult; error?: SerializedError }) => {
       if (message.type === 'epochStart') reporter.epochStart?.(message.info!);
       else if (message.type === 'batchEnd') reporter.batchEnd?.(message.info!);
       else if (message.type === 'epochEnd') reporter.epochEnd?.(message.log!, message.info!);
       else if (message.type === 'result') result = message.result;
+      else if (message.type === 'error') failure = rebuildError(message.error!, input.activation);
     });
-    worker.on('error', reject);
+    // An error thrown outside trainRun, such as running out of memory, arrives here.
+    worker.on('error', (error) => {
+      failure = rebuildError(serializeError(error), input.activation);
+    });
     worker.on('exit', (code) => {
+      workers.delete(worker);
       if (result !== undefined) resolve(result);
-      else reject(new CliError(`Error in train: the worker of the ${input.activation} run exited with code ${code} before it sent a result`));
+      else reject(failure ?? new CliError(`Error in train: the worker of the ${input.activation} run exited with code ${code} before it sent a result`));
     });
   });
 }
 
-/** Runs `tasks` with at most `limit` running at once; resolves with their results in order. */
+/** Runs `tasks` with at most `limit` running at once; resolves with their results in order, and starts no task after one fails. */
 async function inPool<T>(tasks: readonly (() => Promise<T>)[], limit: number): Promise<T[]> {
   const results = new Array<T>(tasks.length);
   let next = 0;
+  let failed = false;
   const lane = async (): Promise<void> => {
-    while (next < tasks.length) {
+    while (next < tasks.length && !failed) {
       const index = next++;
-      results[index] = await tasks[index]!();
+      try {
+        results[index] = await tasks[index]!();
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, lane));
@@ -269,6 +290,10 @@ async function trainAndReport(argv: readonly string[], options: TrainOptions, cr
     process.stderr.write(`note: --batch-size ${options.config.batchSize} is more than the ${data.train.count} training examples; training with batches of ${data.train.count}\n`);
     options.config.batchSize = data.train.count;
   }
+  // fit validates in batches of up to 256 examples, so those batches can be the larger ones.
+  const validationBatch = Math.min(256, data.validation.count);
+  if (validationBatch > options.config.batchSize) checkModelSize(options.config, data.train, validationBatch, '--validation-limit');
+  else checkModelSize(options.config, data.train, options.config.batchSize, '--batch-size');
 
   // Every run trains in a worker thread, even with --jobs 1, so the main
   // thread stays free to handle a signal at once.
@@ -276,10 +301,15 @@ async function trainAndReport(argv: readonly string[], options: TrainOptions, cr
   const progress = runProgress(labels);
   const removeSignalHandlers = exitCleanlyOnSignals(progress, createdDirectories);
   try {
-    const tasks = options.activations.map((activation, i) => () => trainInWorker({ activation, config: options.config, data }, progress.reporter(labels[i]!)));
+    const workers = new Set<Worker>();
+    const tasks = options.activations.map((activation, i) => () => trainInWorker({ activation, config: options.config, data }, progress.reporter(labels[i]!), workers));
     let runs: RunResult[];
     try {
       runs = await inPool(tasks, options.jobs);
+    } catch (error) {
+      // The other runs would keep the process alive for minutes after the error is printed.
+      await Promise.all([...workers].map((worker) => worker.terminate()));
+      throw error;
     } finally {
       progress.stop();
     }
