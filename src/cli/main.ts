@@ -39,7 +39,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     return await command(rest);
   } catch (error) {
-    if (error instanceof SlopeError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    if (error instanceof SlopeError) {
       // slope's own messages already start with 'Error in <command>'.
       const message = (error as Error).message;
       process.stderr.write(message.startsWith('Error in ') ? `slope: ${message}\n` : `slope ${name}: ${message}\n`);

@@ -3,7 +3,7 @@
 // a worker (a RangeError from a typed array) or run out of memory there.
 
 import type { TrainConfig } from './train-run.ts';
-import { CliError } from './inspect.ts';
+import { CliError } from './args.ts';
 
 /**
  * Maximum elements of one tensor: 2^28 float32 values are 1 GiB, a quarter of

@@ -6,14 +6,13 @@
 
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { prepareOutputDirectory, removeEmptyDirectories, removePendingTemporaries, writeFilesAtomic } from './output-dir.ts';
 import { Worker } from 'node:worker_threads';
 import { subsetDataset } from '../data/dataset.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { loadTrainingData } from '../data/node-fs.ts';
 import type { EpochLog, ProgressReporter } from '../layers/progress.ts';
-import { CliError } from './inspect.ts';
+import { CliError, parseCommandLine } from './args.ts';
 import { checkModelSize } from './train-limits.ts';
 import { runProgress } from './train-progress.ts';
 import type { RunProgress } from './train-progress.ts';
@@ -111,35 +110,28 @@ interface TrainOptions {
 
 /** Parses the command line of `slope train`; returns undefined for --help. */
 export function parseTrainOptions(argv: readonly string[]): TrainOptions | undefined {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      options: {
-        epochs: { type: 'string' },
-        'batch-size': { type: 'string' },
-        lr: { type: 'string' },
-        decay: { type: 'string' },
-        activation: { type: 'string' },
-        alpha: { type: 'string' },
-        filters: { type: 'string' },
-        'dense-units': { type: 'string' },
-        dropout: { type: 'string' },
-        backend: { type: 'string' },
-        seed: { type: 'string' },
-        data: { type: 'string' },
-        limit: { type: 'string' },
-        'validation-limit': { type: 'string' },
-        jobs: { type: 'string' },
-        out: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    throw new CliError(`Error in train: ${(error as Error).message}. Run 'slope train --help' for the options.`);
-  }
-  const { values } = parsed;
+  const { values } = parseCommandLine('train', argv, {
+    options: {
+      epochs: { type: 'string' },
+      'batch-size': { type: 'string' },
+      lr: { type: 'string' },
+      decay: { type: 'string' },
+      activation: { type: 'string' },
+      alpha: { type: 'string' },
+      filters: { type: 'string' },
+      'dense-units': { type: 'string' },
+      dropout: { type: 'string' },
+      backend: { type: 'string' },
+      seed: { type: 'string' },
+      data: { type: 'string' },
+      limit: { type: 'string' },
+      'validation-limit': { type: 'string' },
+      jobs: { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
   if (values.help) return undefined;
 
   const activation = values.activation ?? 'both';

@@ -217,6 +217,11 @@ describe('train options', () => {
     expect(() => parseTrainOptions(['--epoch', '2'])).toThrow(/--help/);
   });
 
+  it('reject a negative epoch count', () => {
+    expect(() => parseTrainOptions(['--epochs', '-1'])).toThrow(`Error in train: --epochs needs a value, and "-1" is read as an option; write --epochs=-1. Run 'slope train --help' for the options.`);
+    expect(() => parseTrainOptions(['--epochs=-1'])).toThrow('Error in train: --epochs must be an integer of at least 1, got "-1"');
+  });
+
   it('return undefined for help', () => {
     expect(parseTrainOptions(['--help'])).toBeUndefined();
   });
