@@ -160,7 +160,10 @@ export function parseTrainOptions(argv: readonly string[]): TrainOptions | undef
     out: values.out ?? TRAIN_DEFAULTS.out,
     json: values.json,
   };
-  if (values.data !== undefined) options.dataDir = values.data;
+  if (values.data !== undefined) {
+    if (values.data.trim() === '') throw new CliError('Error in train: --data must name a directory of MNIST IDX files, got an empty string');
+    options.dataDir = values.data;
+  }
   if (values.limit !== undefined) options.limit = integerOption(values.limit, '--limit', 0);
   if (values['validation-limit'] !== undefined) options.validationLimit = integerOption(values['validation-limit'], '--validation-limit', 0);
   return options;

@@ -222,6 +222,10 @@ describe('train options', () => {
     expect(() => parseTrainOptions(['--epochs=-1'])).toThrow('Error in train: --epochs must be an integer of at least 1, got "-1"');
   });
 
+  it('reject an empty data directory', () => {
+    expect(() => parseTrainOptions(['--data', ''])).toThrow('Error in train: --data must name a directory of MNIST IDX files, got an empty string');
+  });
+
   it('return undefined for help', () => {
     expect(parseTrainOptions(['--help'])).toBeUndefined();
   });
