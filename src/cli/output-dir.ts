@@ -1,7 +1,7 @@
 // Preparing an output directory before long work starts, and writing files
 // into it without leaving half-written ones behind.
 
-import { renameSync, rmdirSync, rmSync } from 'node:fs';
+import { renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { SlopeError } from '../errors.ts';
@@ -85,30 +85,30 @@ export function removeEmptyDirectories(directories: readonly string[]): void {
   }
 }
 
-/** Temporary files that writeFilesAtomic of this process has created and not yet renamed. */
+/** Temporary files that writeFilesAtomic has created and not yet renamed. */
 const pendingTemporaries = new Set<string>();
 
 /**
- * Writes several files so that either all of them or none of them replace
- * the old ones: each goes to a temporary name first, and the renames run
- * only once every temporary file is written. The renames are synchronous,
- * so a signal handler cannot run between them. A failed write removes the
- * temporary files.
+ * Writes several files through temporary names, and renames them only once
+ * every temporary file is written, so a failed write replaces none of the old
+ * files and removes the temporary ones. Writes and renames are synchronous,
+ * so a signal handler runs before or after them, never in between.
+ * NOTE: a rename that fails (rare on one file system) leaves the files
+ * renamed before it in place.
  */
 export async function writeFilesAtomic(files: readonly { path: string; contents: string }[]): Promise<void> {
   const temporaries = files.map(({ path }) => `${path}.tmp-${process.pid}`);
   try {
     for (const [i, { contents }] of files.entries()) {
       pendingTemporaries.add(temporaries[i]!);
-      await writeFile(temporaries[i]!, contents);
+      writeFileSync(temporaries[i]!, contents);
     }
     for (const [i, { path }] of files.entries()) {
       renameSync(temporaries[i]!, path);
       pendingTemporaries.delete(temporaries[i]!);
     }
   } catch (error) {
-    for (const temporary of temporaries) await rm(temporary, { force: true });
-    for (const temporary of temporaries) pendingTemporaries.delete(temporary);
+    removePendingTemporaries();
     throw error;
   }
 }
