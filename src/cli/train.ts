@@ -240,17 +240,23 @@ function formatTable(report: TrainReport): string {
 /** Exit statuses of a process ended by a signal: 128 plus the signal's number. */
 const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
 
+/** The state that a signal handler of `slope train` cleans up; `progress` is set once the bars exist. */
+interface RunState {
+  progress?: RunProgress;
+  createdDirectories: readonly string[];
+}
+
 /**
  * Makes SIGINT and SIGTERM stop the progress bars (which shows the cursor
  * again), remove the temporary report files and the output directories this
  * run created while they are still empty, then exit with 130 or 143.
  * Returns a function that removes the handlers.
  */
-function exitCleanlyOnSignals(progress: RunProgress, createdDirectories: readonly string[]): () => void {
+function exitCleanlyOnSignals(state: RunState): () => void {
   const handler = (signal: keyof typeof SIGNAL_EXIT_CODES): void => {
-    progress.stop();
+    state.progress?.stop();
     removePendingTemporaries();
-    removeEmptyDirectories(createdDirectories);
+    removeEmptyDirectories(state.createdDirectories);
     process.stderr.write(`slope: train interrupted by ${signal}; no report was written\n`);
     process.exit(SIGNAL_EXIT_CODES[signal]);
   };
@@ -268,15 +274,19 @@ export async function trainCommand(argv: readonly string[], out: (text: string) 
   }
   // The output directory is checked before training, so a bad --out fails in seconds, not after the runs.
   const directory = await prepareOutputDirectory(options.out, 'train --out', ['report.json', 'report.html']);
+  const state: RunState = { createdDirectories: directory.created };
+  const removeSignalHandlers = exitCleanlyOnSignals(state);
   try {
-    return await trainAndReport(argv, options, directory.created, out);
+    return await trainAndReport(argv, options, state, out);
   } catch (error) {
     removeEmptyDirectories(directory.created);
     throw error;
+  } finally {
+    removeSignalHandlers();
   }
 }
 
-async function trainAndReport(argv: readonly string[], options: TrainOptions, createdDirectories: readonly string[], out: (text: string) => void): Promise<number> {
+async function trainAndReport(argv: readonly string[], options: TrainOptions, state: RunState, out: (text: string) => void): Promise<number> {
   const started = performance.now();
   const loaded = await loadTrainingData({ ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }), seed: options.config.seed });
   const data = { train: firstExamples(loaded.train, options.limit), validation: firstExamples(loaded.validation, options.validationLimit) };
@@ -294,40 +304,36 @@ async function trainAndReport(argv: readonly string[], options: TrainOptions, cr
   // thread stays free to handle a signal at once.
   const labels = options.activations.map((activation) => runLabel({ activation, alpha: activation === 'relu' ? 0 : options.config.alpha }));
   const progress = runProgress(labels);
-  const removeSignalHandlers = exitCleanlyOnSignals(progress, createdDirectories);
+  state.progress = progress;
+  const workers = new Set<Worker>();
+  const tasks = options.activations.map((activation, i) => () => trainInWorker({ activation, config: options.config, data }, progress.reporter(labels[i]!), workers));
+  let runs: RunResult[];
   try {
-    const workers = new Set<Worker>();
-    const tasks = options.activations.map((activation, i) => () => trainInWorker({ activation, config: options.config, data }, progress.reporter(labels[i]!), workers));
-    let runs: RunResult[];
-    try {
-      runs = await inPool(tasks, options.jobs);
-    } catch (error) {
-      // The other runs would keep the process alive for minutes after the error is printed.
-      await Promise.all([...workers].map((worker) => worker.terminate()));
-      throw error;
-    } finally {
-      progress.stop();
-    }
-
-    const report: TrainReport = {
-      command: ['slope', 'train', ...argv].join(' '),
-      config: options.config,
-      data: { source: loaded.source, train: data.train.count, validation: data.validation.count },
-      jobs: options.jobs,
-      totalSeconds: (performance.now() - started) / 1000,
-      runs,
-    };
-    const jsonPath = join(options.out, 'report.json');
-    const htmlPath = join(options.out, 'report.html');
-    await writeFilesAtomic([
-      { path: jsonPath, contents: `${JSON.stringify(report, null, 2)}\n` },
-      { path: htmlPath, contents: renderReportHtml(report) },
-    ]);
-
-    if (options.json) out(`${JSON.stringify({ ...jsonSummary(report), report: { json: jsonPath, html: htmlPath } })}\n`);
-    else out(`${formatTable(report)}\n\nwrote ${htmlPath} and ${jsonPath} in ${report.totalSeconds.toFixed(1)} s\n`);
-    return 0;
+    runs = await inPool(tasks, options.jobs);
+  } catch (error) {
+    // The other runs would keep the process alive for minutes after the error is printed.
+    await Promise.all([...workers].map((worker) => worker.terminate()));
+    throw error;
   } finally {
-    removeSignalHandlers();
+    progress.stop();
   }
+
+  const report: TrainReport = {
+    command: ['slope', 'train', ...argv].join(' '),
+    config: options.config,
+    data: { source: loaded.source, train: data.train.count, validation: data.validation.count },
+    jobs: options.jobs,
+    totalSeconds: (performance.now() - started) / 1000,
+    runs,
+  };
+  const jsonPath = join(options.out, 'report.json');
+  const htmlPath = join(options.out, 'report.html');
+  await writeFilesAtomic([
+    { path: jsonPath, contents: `${JSON.stringify(report, null, 2)}\n` },
+    { path: htmlPath, contents: renderReportHtml(report) },
+  ]);
+
+  if (options.json) out(`${JSON.stringify({ ...jsonSummary(report), report: { json: jsonPath, html: htmlPath } })}\n`);
+  else out(`${formatTable(report)}\n\nwrote ${htmlPath} and ${jsonPath} in ${report.totalSeconds.toFixed(1)} s\n`);
+  return 0;
 }
