@@ -6,13 +6,13 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import type { DataSource, DeadUnitReport, Feeds, InputRegion } from '../index.ts';
 import type { GradientTarget } from '../../passes/dead-units.ts';
 import { analyzeDynamic, analyzeStatic, DEFAULT_GRADIENT_EVERY, deadUnitsJson, formatDeadUnitsTable, Node, SlopeError } from '../index.ts';
 import { loadBundledMnist } from '../data/node-fs.ts';
 import { ancestors } from '../interp/interpreter.ts';
+import { parseCommandLine } from './args.ts';
+import { importModule, loadModel } from './load-model.ts';
 
 export class DeadUnitsCliError extends SlopeError {}
 
@@ -20,7 +20,9 @@ export const DEAD_UNITS_HELP = `Usage: slope dead-units MODEL (--box LO,HI | --d
 
 Finds dead relu-family units in the graph built by MODEL's default export:
 a function that receives { batchSize } and returns a node, an array of
-nodes, or { outputs, loss?, params? }.
+nodes, or { outputs, loss?, params? }; it may be async. MODEL must load as
+an ES module: a .mts file, or a .ts file under a package.json with
+"type": "module".
 
 Options:
   --box LO,HI          analyse statically over the box LO <= x <= HI of every
@@ -49,35 +51,8 @@ Options:
   -h, --help           show this help
 `;
 
-interface Model {
-  outputs: Node[];
-  loss: Node | undefined;
-  params: Readonly<Record<string, ArrayLike<number>>> | undefined;
-}
-
 function fail(message: string): never {
   throw new DeadUnitsCliError(`Error in dead-units: ${message}`);
-}
-
-async function loadModel(file: string, batchSize: number): Promise<Model> {
-  const path = resolve(file);
-  if (!existsSync(path)) fail(`file not found: ${path}`);
-  const module = (await import(pathToFileURL(path).href)) as { default?: unknown };
-  if (typeof module.default !== 'function') fail(`${file} must export a default function that builds the graph and returns its output nodes`);
-  const built = (module.default as (options: { batchSize: number }) => unknown)({ batchSize });
-  const asNodes = (value: unknown): Node[] | undefined => {
-    const list = Array.isArray(value) ? value : [value];
-    return list.length > 0 && list.every((o) => o instanceof Node) ? (list as Node[]) : undefined;
-  };
-  const direct = asNodes(built);
-  if (direct !== undefined) return { outputs: direct, loss: undefined, params: undefined };
-  const spec = built as { outputs?: unknown; loss?: unknown; params?: unknown } | null;
-  const outputs = asNodes(spec?.outputs);
-  if (spec === null || typeof spec !== 'object' || outputs === undefined) {
-    fail(`the default export of ${file} must return a Node, an array of Nodes, or { outputs, loss?, params? }`);
-  }
-  if (spec.loss !== undefined && !(spec.loss instanceof Node)) fail(`the loss returned by ${file} must be a Node`);
-  return { outputs, loss: spec.loss as Node | undefined, params: spec.params as Model['params'] };
 }
 
 function parseRange(text: string, what: string): [number, number] {
@@ -178,41 +153,29 @@ async function loadData(source: string, outputs: Node[], limit: number | undefin
     }
     return batchesFromColumns(columns, outputs, limit, warn);
   }
-  const module = (await import(pathToFileURL(path).href)) as { default?: unknown };
+  const module = await importModule('dead-units', source);
   if (module.default === undefined) fail(`${path} must have a default export: an array or iterable of feeds, or a function returning one`);
   return module.default as DataSource;
 }
 
-function parseCommandLine(argv: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        box: { type: 'string', multiple: true },
-        splits: { type: 'string' },
-        data: { type: 'string' },
-        'batch-size': { type: 'string' },
-        limit: { type: 'string' },
-        threshold: { type: 'string' },
-        tau: { type: 'string' },
-        gradients: { type: 'string' },
-        'gradient-every': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === undefined || !code.startsWith('ERR_PARSE_ARGS')) throw error;
-    const hint = code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' ? '; write a negative bound as --box=-1,1' : '';
-    return fail(`${(error as Error).message.split('\n')[0]}${hint}\n\n${DEAD_UNITS_HELP}`);
-  }
-}
-
 /** Runs `slope dead-units`; returns the exit status. */
 export async function deadUnitsCommand(argv: readonly string[], out: (text: string) => void = (t) => process.stdout.write(t), err: (text: string) => void = (t) => process.stderr.write(t)): Promise<number> {
-  const { values, positionals } = parseCommandLine(argv);
+  const { values, positionals } = parseCommandLine('dead-units', argv, {
+    allowPositionals: true,
+    options: {
+      box: { type: 'string', multiple: true },
+      splits: { type: 'string' },
+      data: { type: 'string' },
+      'batch-size': { type: 'string' },
+      limit: { type: 'string' },
+      threshold: { type: 'string' },
+      tau: { type: 'string' },
+      gradients: { type: 'string' },
+      'gradient-every': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
   if (values.help) {
     out(DEAD_UNITS_HELP);
     return 0;
@@ -224,7 +187,7 @@ export async function deadUnitsCommand(argv: readonly string[], out: (text: stri
   if (!['activations', 'preActivations', 'params'].includes(gradients)) fail(`invalid --gradients ${JSON.stringify(gradients)}; expected activations, preActivations or params`);
 
   const batchSize = positiveInteger(values['batch-size'], '--batch-size', values.data === undefined ? 1 : 100);
-  const model = await loadModel(positionals[0]!, batchSize);
+  const model = await loadModel('dead-units', positionals[0]!, batchSize);
   const reports: DeadUnitReport[] = [];
   if (boxes.length > 0) {
     const splits = values.splits === undefined ? 0 : Number(values.splits);

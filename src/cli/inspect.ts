@@ -2,23 +2,25 @@
 // and returns its output nodes, compiles it and prints what each stage
 // produced: the graph after a pass, the fusion groups, the kernels' source.
 
-import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
-import { existsSync } from 'node:fs';
-import { compile, Node, SlopeError } from '../index.ts';
+import { compile } from '../index.ts';
 import type { CompileOptions } from '../index.ts';
 import { PASS_NAMES } from '../../passes/manager.ts';
 import type { PassName } from '../../passes/manager.ts';
+import { CliError, parseCommandLine } from './args.ts';
+import { loadModel } from './load-model.ts';
 
-export class CliError extends SlopeError {}
+export { CliError } from './args.ts';
 
 export const INSPECT_HELP = `Usage: slope inspect FILE [options]
 
-Compiles the graph built by FILE's default export (a function returning a
-node or an array of nodes) and prints it.
+Compiles the graph built by FILE's default export and prints it. The
+default export receives { batchSize } and returns a node, an array of nodes
+or { outputs, loss?, params? }; it may be async. The outputs are compiled.
+FILE must load as an ES module: a .mts file, or a .ts file under a
+package.json with "type": "module".
 
 Options:
+  --batch-size N    batch size passed to FILE's default export (default 1)
   --after PASS      print the graph or plan after PASS (${PASS_NAMES.join(', ')});
                     repeatable
   --backend NAME    backend whose kernels to print: js (JavaScript source,
@@ -28,30 +30,11 @@ Options:
   -h, --help        show this help
 `;
 
-async function loadOutputs(file: string): Promise<Node[]> {
-  const path = resolve(file);
-  if (!existsSync(path)) throw new CliError(`Error in inspect: file not found: ${path}`);
-  let module: { default?: unknown };
-  try {
-    module = (await import(pathToFileURL(path).href)) as { default?: unknown };
-  } catch (error) {
-    throw new CliError(`Error in inspect: loading ${file} failed: ${(error as Error).message.split('\n')[0]}`);
-  }
-  if (typeof module.default !== 'function') throw new CliError(`Error in inspect: ${file} must export a default function that builds the graph and returns its output nodes`);
-  // An async builder is awaited; an error it raises keeps its own class and message.
-  const built = await (module.default as () => unknown)();
-  const outputs = Array.isArray(built) ? built : [built];
-  if (outputs.length === 0 || !outputs.every((o) => o instanceof Node)) {
-    throw new CliError(`Error in inspect: the default export of ${file} must return a Node or an array of Nodes`);
-  }
-  return outputs as Node[];
-}
-
 export async function inspectCommand(argv: readonly string[], out: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
+  const { values, positionals } = parseCommandLine('inspect', argv, {
     allowPositionals: true,
     options: {
+      'batch-size': { type: 'string' },
       after: { type: 'string', multiple: true },
       backend: { type: 'string', default: 'js' },
       'no-fuse': { type: 'boolean', default: false },
@@ -71,7 +54,11 @@ export async function inspectCommand(argv: readonly string[], out: (text: string
   const backend = values.backend;
   if (backend !== 'js' && backend !== 'wasm') throw new CliError(`Error in inspect: unknown backend ${JSON.stringify(backend)}; available: js, wasm`);
 
-  const outputs = await loadOutputs(positionals[0]!);
+  const batchText = values['batch-size'] ?? '1';
+  const batchSize = Number(batchText);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new CliError(`Error in inspect: --batch-size must be an integer of at least 1, got ${JSON.stringify(batchText)}`);
+
+  const { outputs } = await loadModel('inspect', positionals[0]!, batchSize);
   const options: CompileOptions = { backend, dumpAfter: after as PassName[], verify: true };
   if (values['no-fuse']) options.skip = ['fuse'];
   const exe = compile(outputs, options);

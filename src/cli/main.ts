@@ -1,6 +1,8 @@
 // The `slope` command line: dispatches to a subcommand. Errors that slope
 // raises on purpose print their message and exit with status 1; anything
-// else is a bug and prints its stack.
+// else is a bug and prints its stack. A missing or unknown command is a
+// usage error: the help goes to stderr and the status is 1, while
+// `slope --help` prints it to stdout with status 0.
 
 import { SlopeError } from '../errors.ts';
 import { inspectCommand } from './inspect.ts';
@@ -27,9 +29,13 @@ const COMMANDS: Record<string, Command> = {
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h') {
+  if (name === undefined) {
+    process.stderr.write(`slope: missing command; give one of ${Object.keys(COMMANDS).join(', ')}\n\n${HELP}`);
+    return 1;
+  }
+  if (name === '--help' || name === '-h') {
     process.stdout.write(HELP);
-    return name === undefined ? 1 : 0;
+    return 0;
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (command === undefined) {
@@ -39,7 +45,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     return await command(rest);
   } catch (error) {
-    if (error instanceof SlopeError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    if (error instanceof SlopeError) {
       // slope's own messages already start with 'Error in <command>'.
       const message = (error as Error).message;
       process.stderr.write(message.startsWith('Error in ') ? `slope: ${message}\n` : `slope ${name}: ${message}\n`);

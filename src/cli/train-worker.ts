@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Dataset } from '../data/dataset.ts';
 import type { ProgressReporter } from '../layers/progress.ts';
 import { trainRun } from './train-run.ts';
+import { serializeError } from './worker-errors.ts';
 import type { ActivationChoice, TrainConfig } from './train-run.ts';
 
 /** The input the main thread passes to a worker. */
@@ -21,5 +22,9 @@ const reporter: ProgressReporter = {
   batchEnd: (info) => port.postMessage({ type: 'batchEnd', info }),
   epochEnd: (log, info) => port.postMessage({ type: 'epochEnd', log, info }),
 };
-const result = await trainRun(activation, data, config, reporter);
-port.postMessage({ type: 'result', result });
+try {
+  const result = await trainRun(activation, data, config, reporter);
+  port.postMessage({ type: 'result', result });
+} catch (error) {
+  port.postMessage({ type: 'error', error: serializeError(error) });
+}

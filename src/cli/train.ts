@@ -5,21 +5,23 @@
 // deterministic, so the results do not depend on that.
 
 import { availableParallelism } from 'node:os';
-import { prepareOutputDirectory, writeFileAtomic } from './output-dir.ts';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { prepareOutputDirectory, removeEmptyDirectories, removePendingTemporaries, writeFilesAtomic } from './output-dir.ts';
 import { Worker } from 'node:worker_threads';
 import { subsetDataset } from '../data/dataset.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { loadTrainingData } from '../data/node-fs.ts';
 import type { EpochLog, ProgressReporter } from '../layers/progress.ts';
-import { CliError } from './inspect.ts';
+import { CliError, parseCommandLine } from './args.ts';
+import { checkModelSize } from './train-limits.ts';
 import { runProgress } from './train-progress.ts';
+import type { RunProgress } from './train-progress.ts';
 import { jsonSummary, renderReportHtml, runLabel } from './train-report.ts';
 import type { TrainReport } from './train-report.ts';
-import { trainRun } from './train-run.ts';
 import type { ActivationChoice, RunResult, TrainConfig } from './train-run.ts';
 import type { WorkerInput } from './train-worker.ts';
+import { rebuildError, serializeError } from './worker-errors.ts';
+import type { SerializedError } from './worker-errors.ts';
 
 /** Defaults of `slope train`, chosen so that both runs finish in about 3 minutes on 2 cores; see docs/train.md for the measurements. */
 export const TRAIN_DEFAULTS = {
@@ -108,35 +110,28 @@ interface TrainOptions {
 
 /** Parses the command line of `slope train`; returns undefined for --help. */
 export function parseTrainOptions(argv: readonly string[]): TrainOptions | undefined {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      options: {
-        epochs: { type: 'string' },
-        'batch-size': { type: 'string' },
-        lr: { type: 'string' },
-        decay: { type: 'string' },
-        activation: { type: 'string' },
-        alpha: { type: 'string' },
-        filters: { type: 'string' },
-        'dense-units': { type: 'string' },
-        dropout: { type: 'string' },
-        backend: { type: 'string' },
-        seed: { type: 'string' },
-        data: { type: 'string' },
-        limit: { type: 'string' },
-        'validation-limit': { type: 'string' },
-        jobs: { type: 'string' },
-        out: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    throw new CliError(`Error in train: ${(error as Error).message}. Run 'slope train --help' for the options.`);
-  }
-  const { values } = parsed;
+  const { values } = parseCommandLine('train', argv, {
+    options: {
+      epochs: { type: 'string' },
+      'batch-size': { type: 'string' },
+      lr: { type: 'string' },
+      decay: { type: 'string' },
+      activation: { type: 'string' },
+      alpha: { type: 'string' },
+      filters: { type: 'string' },
+      'dense-units': { type: 'string' },
+      dropout: { type: 'string' },
+      backend: { type: 'string' },
+      seed: { type: 'string' },
+      data: { type: 'string' },
+      limit: { type: 'string' },
+      'validation-limit': { type: 'string' },
+      jobs: { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
   if (values.help) return undefined;
 
   const activation = values.activation ?? 'both';
@@ -165,7 +160,10 @@ export function parseTrainOptions(argv: readonly string[]): TrainOptions | undef
     out: values.out ?? TRAIN_DEFAULTS.out,
     json: values.json,
   };
-  if (values.data !== undefined) options.dataDir = values.data;
+  if (values.data !== undefined) {
+    if (values.data.trim() === '') throw new CliError('Error in train: --data must name a directory of MNIST IDX files, got an empty string');
+    options.dataDir = values.data;
+  }
   if (values.limit !== undefined) options.limit = integerOption(values.limit, '--limit', 0);
   if (values['validation-limit'] !== undefined) options.validationLimit = integerOption(values['validation-limit'], '--validation-limit', 0);
   return options;
@@ -176,33 +174,51 @@ function firstExamples(ds: Dataset, limit: number | undefined): Dataset {
   return subsetDataset(ds, Int32Array.from({ length: limit }, (_, i) => i));
 }
 
-/** Trains one run in a worker thread, forwarding its progress to `reporter`. */
-function trainInWorker(input: WorkerInput, reporter: ProgressReporter): Promise<RunResult> {
+/**
+ * Trains one run in a worker thread, forwarding its progress to `reporter`.
+ * The worker is in `workers` while it runs, so a failure of another run can
+ * terminate it. An error inside the run rejects with a typed error rebuilt
+ * on this thread.
+ */
+function trainInWorker(input: WorkerInput, reporter: ProgressReporter, workers: Set<Worker>): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./train-worker.js', import.meta.url), { workerData: input });
+    workers.add(worker);
     let result: RunResult | undefined;
-    worker.on('message', (message: { type: string; info?: never; log?: EpochLog; result?: RunResult }) => {
+    let failure: Error | undefined;
+    worker.on('message', (message: { type: string; info?: never; log?: EpochLog; result?: RunResult; error?: SerializedError }) => {
       if (message.type === 'epochStart') reporter.epochStart?.(message.info!);
       else if (message.type === 'batchEnd') reporter.batchEnd?.(message.info!);
       else if (message.type === 'epochEnd') reporter.epochEnd?.(message.log!, message.info!);
       else if (message.type === 'result') result = message.result;
+      else if (message.type === 'error') failure = rebuildError(message.error!, input.activation);
     });
-    worker.on('error', reject);
+    // An error thrown outside trainRun, such as running out of memory, arrives here.
+    worker.on('error', (error) => {
+      failure = rebuildError(serializeError(error), input.activation);
+    });
     worker.on('exit', (code) => {
+      workers.delete(worker);
       if (result !== undefined) resolve(result);
-      else reject(new CliError(`Error in train: the worker of the ${input.activation} run exited with code ${code} before it sent a result`));
+      else reject(failure ?? new CliError(`Error in train: the worker of the ${input.activation} run exited with code ${code} before it sent a result`));
     });
   });
 }
 
-/** Runs `tasks` with at most `limit` running at once; resolves with their results in order. */
+/** Runs `tasks` with at most `limit` running at once; resolves with their results in order, and starts no task after one fails. */
 async function inPool<T>(tasks: readonly (() => Promise<T>)[], limit: number): Promise<T[]> {
   const results = new Array<T>(tasks.length);
   let next = 0;
+  let failed = false;
   const lane = async (): Promise<void> => {
-    while (next < tasks.length) {
+    while (next < tasks.length && !failed) {
       const index = next++;
-      results[index] = await tasks[index]!();
+      try {
+        results[index] = await tasks[index]!();
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, lane));
@@ -221,6 +237,35 @@ function formatTable(report: TrainReport): string {
   return [header, ...rows].map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
 }
 
+/** Exit statuses of a process ended by a signal: 128 plus the signal's number. */
+const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/** The state that a signal handler of `slope train` cleans up; `progress` is set once the bars exist. */
+interface RunState {
+  progress?: RunProgress;
+  createdDirectories: readonly string[];
+}
+
+/**
+ * Makes SIGINT and SIGTERM stop the progress bars (which shows the cursor
+ * again), remove the temporary report files and the output directories this
+ * run created while they are still empty, then exit with 130 or 143.
+ * Returns a function that removes the handlers.
+ */
+function exitCleanlyOnSignals(state: RunState): () => void {
+  const handler = (signal: keyof typeof SIGNAL_EXIT_CODES): void => {
+    state.progress?.stop();
+    removePendingTemporaries();
+    removeEmptyDirectories(state.createdDirectories);
+    process.stderr.write(`slope: train interrupted by ${signal}; no report was written\n`);
+    process.exit(SIGNAL_EXIT_CODES[signal]);
+  };
+  for (const signal of Object.keys(SIGNAL_EXIT_CODES)) process.on(signal, handler);
+  return () => {
+    for (const signal of Object.keys(SIGNAL_EXIT_CODES)) process.off(signal, handler);
+  };
+}
+
 export async function trainCommand(argv: readonly string[], out: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
   const options = parseTrainOptions(argv);
   if (options === undefined) {
@@ -228,7 +273,20 @@ export async function trainCommand(argv: readonly string[], out: (text: string) 
     return 0;
   }
   // The output directory is checked before training, so a bad --out fails in seconds, not after the runs.
-  await prepareOutputDirectory(options.out, 'train --out', ['report.json', 'report.html']);
+  const directory = await prepareOutputDirectory(options.out, 'train --out', ['report.json', 'report.html']);
+  const state: RunState = { createdDirectories: directory.created };
+  const removeSignalHandlers = exitCleanlyOnSignals(state);
+  try {
+    return await trainAndReport(argv, options, state, out);
+  } catch (error) {
+    removeEmptyDirectories(directory.created);
+    throw error;
+  } finally {
+    removeSignalHandlers();
+  }
+}
+
+async function trainAndReport(argv: readonly string[], options: TrainOptions, state: RunState, out: (text: string) => void): Promise<number> {
   const started = performance.now();
   const loaded = await loadTrainingData({ ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }), seed: options.config.seed });
   const data = { train: firstExamples(loaded.train, options.limit), validation: firstExamples(loaded.validation, options.validationLimit) };
@@ -237,16 +295,25 @@ export async function trainCommand(argv: readonly string[], out: (text: string) 
     process.stderr.write(`note: --batch-size ${options.config.batchSize} is more than the ${data.train.count} training examples; training with batches of ${data.train.count}\n`);
     options.config.batchSize = data.train.count;
   }
+  // fit validates in batches of up to 256 examples, so those batches can be the larger ones.
+  const validationBatch = Math.min(256, data.validation.count);
+  if (validationBatch > options.config.batchSize) checkModelSize(options.config, data.train, validationBatch, '--validation-limit');
+  else checkModelSize(options.config, data.train, options.config.batchSize, '--batch-size');
 
+  // Every run trains in a worker thread, even with --jobs 1, so the main
+  // thread stays free to handle a signal at once.
   const labels = options.activations.map((activation) => runLabel({ activation, alpha: activation === 'relu' ? 0 : options.config.alpha }));
   const progress = runProgress(labels);
+  state.progress = progress;
+  const workers = new Set<Worker>();
+  const tasks = options.activations.map((activation, i) => () => trainInWorker({ activation, config: options.config, data }, progress.reporter(labels[i]!), workers));
   let runs: RunResult[];
   try {
-    const tasks = options.activations.map((activation, i) => () => {
-      const reporter = progress.reporter(labels[i]!);
-      return options.jobs > 1 ? trainInWorker({ activation, config: options.config, data }, reporter) : trainRun(activation, data, options.config, reporter);
-    });
     runs = await inPool(tasks, options.jobs);
+  } catch (error) {
+    // The other runs would keep the process alive for minutes after the error is printed.
+    await Promise.all([...workers].map((worker) => worker.terminate()));
+    throw error;
   } finally {
     progress.stop();
   }
@@ -261,9 +328,10 @@ export async function trainCommand(argv: readonly string[], out: (text: string) 
   };
   const jsonPath = join(options.out, 'report.json');
   const htmlPath = join(options.out, 'report.html');
-  const html = renderReportHtml(report);
-  await writeFileAtomic(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
-  await writeFileAtomic(htmlPath, html);
+  await writeFilesAtomic([
+    { path: jsonPath, contents: `${JSON.stringify(report, null, 2)}\n` },
+    { path: htmlPath, contents: renderReportHtml(report) },
+  ]);
 
   if (options.json) out(`${JSON.stringify({ ...jsonSummary(report), report: { json: jsonPath, html: htmlPath } })}\n`);
   else out(`${formatTable(report)}\n\nwrote ${htmlPath} and ${jsonPath} in ${report.totalSeconds.toFixed(1)} s\n`);

@@ -106,7 +106,7 @@ async function listDirectory(directory: string): Promise<Set<string>> {
   } catch (error) {
     if (isNotFound(error)) {
       throw new DataError(
-        `loadMnistIdx: data directory ${directory} not found. Pass a directory that contains ` +
+        `loadMnistIdx: data directory ${JSON.stringify(directory)} not found. Pass a directory that contains ` +
           `the four MNIST IDX files (${allIdxNames()}), gzipped or not.`,
         directory,
       );

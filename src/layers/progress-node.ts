@@ -34,7 +34,10 @@ export function terminalProgress(options: TerminalProgressOptions = {}): Progres
           format: `${prefix}epoch ${epoch}/${epochs} [{bar}] {value}/{total} steps  loss {loss}  acc {accuracy}  eta {eta_formatted}`,
           barsize: 24,
           clearOnComplete: true,
-          hideCursor: true,
+          // A hidden cursor stays hidden when a signal ends the program
+          // mid-epoch, and fit cannot catch the signal in time: it yields to
+          // the event loop only between epochs.
+          hideCursor: false,
         },
         cliProgress.Presets.shades_classic,
       );

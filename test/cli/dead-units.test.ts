@@ -103,6 +103,18 @@ export default function build({ batchSize }) {
     await expect(run([model, '--box', 'y=0,1'])).rejects.toThrow(/"y", which is not a float input/);
   });
 
+  it('awaits an async model', async () => {
+    const file = join(directory, 'async-model.mjs');
+    writeFileSync(file, `import build from ${JSON.stringify(pathToFileURL(model).href)};\nexport default async (options) => build(options);\n`);
+    const { status, out } = await run([file, '--box=-1,1', '--json']);
+    expect(status).toBe(0);
+    expect(JSON.parse(out).layers.map((row: { name: string }) => row.name)).toEqual(['hidden']);
+  });
+
+  it('rejects a negative box without =', async () => {
+    await expect(run([model, '--box', '-1,1'])).rejects.toThrow('Error in dead-units: --box needs a value, and "-1,1" is read as an option; write --box=-1,1.');
+  });
+
   it('rejects a missing model file', async () => {
     await expect(run([join(directory, 'absent.mjs'), '--box', '0,1'])).rejects.toThrow(/file not found/);
   });

@@ -45,6 +45,37 @@ describe('slope inspect', () => {
   });
 });
 
+describe('slope inspect options', () => {
+  it('rejects an option without a value', async () => {
+    await expect(capture([example, '--backend'])).rejects.toThrow("Error in inspect: --backend needs a value. Run 'slope inspect --help' for the options.");
+    await expect(capture([example, '--after'])).rejects.toThrow("Error in inspect: --after needs a value. Run 'slope inspect --help' for the options.");
+  });
+
+  it('rejects an unknown option', async () => {
+    await expect(capture([example, '--fuse'])).rejects.toThrow("Error in inspect: unknown option --fuse. Run 'slope inspect --help' for the options.");
+  });
+
+  it('rejects an invalid batch size', async () => {
+    await expect(capture([example, '--batch-size', '0'])).rejects.toThrow('Error in inspect: --batch-size must be an integer of at least 1, got "0"');
+  });
+});
+
+describe('slope inspect on a dead-units model', () => {
+  const cnn = fileURLToPath(new URL('../../examples/train-cnn.ts', import.meta.url));
+
+  it('passes a batch size of 1 by default', async () => {
+    const { code, text } = await capture([cnn, '--after', 'simplify']);
+    expect(code).toBe(0);
+    expect(text).toMatch(/^%0:f32\[1,28,28,1\] = input /m);
+    expect(text).toContain('matmul + add + relu');
+  });
+
+  it('passes --batch-size to the model', async () => {
+    const { text } = await capture([cnn, '--after', 'simplify', '--batch-size', '3']);
+    expect(text).toMatch(/^%0:f32\[3,28,28,1\] = input /m);
+  });
+});
+
 describe('slope inspect --backend wasm', () => {
   it('prints each kernel in the WebAssembly text format', async () => {
     let text = '';

@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OutputDirectoryError, prepareOutputDirectory, writeFileAtomic } from '../../src/cli/output-dir.ts';
+import { OutputDirectoryError, prepareOutputDirectory, removeEmptyDirectories, writeFileAtomic, writeFilesAtomic } from '../../src/cli/output-dir.ts';
 
 const roots: string[] = [];
 function scratch(): string {
@@ -19,7 +19,24 @@ describe('prepareOutputDirectory', () => {
     const root = scratch();
     const target = await prepareOutputDirectory(join(root, 'a', 'b'), 'train --out');
     expect(readdirSync(join(root, 'a'))).toEqual(['b']);
-    expect(readdirSync(target)).toEqual([]);
+    expect(readdirSync(target.path)).toEqual([]);
+    expect(target.created).toEqual([join(root, 'a'), join(root, 'a', 'b')]);
+  });
+
+  it('removes the directories it created while empty', async () => {
+    const root = scratch();
+    const target = await prepareOutputDirectory(join(root, 'a', 'b', 'c'), 'train --out');
+    writeFileSync(join(root, 'a', 'keep'), 'x');
+    removeEmptyDirectories(target.created);
+    expect(readdirSync(root)).toEqual(['a']);
+    expect(readdirSync(join(root, 'a'))).toEqual(['keep']);
+  });
+
+  it('removes a directory it created when a report path is invalid', async () => {
+    const root = scratch();
+    mkdirSync(join(root, 'a'));
+    await expect(prepareOutputDirectory(join(root, 'a', 'b'), 'train --out', ['.'])).rejects.toThrow(OutputDirectoryError);
+    expect(readdirSync(join(root, 'a'))).toEqual([]);
   });
 
   it('rejects a file, a path under a file and an empty path', async () => {
@@ -48,5 +65,17 @@ describe('writeFileAtomic', () => {
     await writeFileAtomic(join(root, 'r.json'), '{"a":1}\n');
     expect(readFileSync(join(root, 'r.json'), 'utf8')).toBe('{"a":1}\n');
     expect(readdirSync(root)).toEqual(['r.json']);
+  });
+
+  it('replaces no file when one write fails', async () => {
+    const root = scratch();
+    writeFileSync(join(root, 'a.json'), 'old');
+    const files = [
+      { path: join(root, 'a.json'), contents: 'new' },
+      { path: join(root, 'missing', 'b.html'), contents: 'new' },
+    ];
+    await expect(writeFilesAtomic(files)).rejects.toThrow(/ENOENT/);
+    expect(readFileSync(join(root, 'a.json'), 'utf8')).toBe('old');
+    expect(readdirSync(root)).toEqual(['a.json']);
   });
 });

@@ -157,7 +157,7 @@ describe('loadMnistIdx errors', () => {
 
     const error = await loadError(directory);
 
-    expect(error.message).toContain(`data directory ${directory} not found`);
+    expect(error.message).toContain(`data directory ${JSON.stringify(directory)} not found`);
   });
 
   it('rejects a file given as directory', async () => {

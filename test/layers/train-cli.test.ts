@@ -1,11 +1,15 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTrainOptions } from '../../src/cli/train.ts';
+import { checkModelSize } from '../../src/cli/train-limits.ts';
+import { rebuildError, serializeError, TrainRunError } from '../../src/cli/worker-errors.ts';
+import { LayerError } from '../../src/layers/errors.ts';
 import { lineChart, niceTicks } from '../../src/cli/svg-chart.ts';
 import { encodeIdx } from '../data/idx-writer.ts';
 
@@ -117,6 +121,70 @@ describe('slope train --data', () => {
     expect(report.config.batchSize).toBe(48);
     expect(stderr).toContain('--batch-size 64 is more than the 48 training examples');
   }, 90_000);
+
+  it('prints a bad label from a worker as a slope error', async () => {
+    const data = join(directory, 'bad-label');
+    await mkdir(data);
+    for (const [prefix, count] of Object.entries({ train: 32, t10k: 16 })) {
+      const labels = Uint8Array.from({ length: count }, (_, i) => (i === 3 ? 200 : i % 10));
+      await writeFile(join(data, `${prefix}-images-idx3-ubyte`), encodeIdx('uint8', [count, 28, 28], new Uint8Array(count * 784)));
+      await writeFile(join(data, `${prefix}-labels-idx1-ubyte`), encodeIdx('uint8', [count], labels));
+    }
+    const out = join(data, 'out');
+    const args = [launcher, 'train', '--data', data, '--epochs', '1', '--jobs', '2', '--out', out];
+    const failure = await run(process.execPath, args, { timeout: 60_000 }).then(() => undefined, (error: { code: number; stderr: string }) => error);
+    expect(failure?.code).toBe(1);
+    expect(failure?.stderr).toBe('slope: Error in fit: label 200 of example 3 is not a class index in [0, 10) of the model\'s 10 outputs\n');
+    expect(existsSync(out)).toBe(false);
+  }, 90_000);
+});
+
+/** Starts `slope train ARGS`, sends `signal` once the first epoch is logged and resolves with the exit code and stderr. */
+function interruptAfterFirstEpoch(args: readonly string[], signal: NodeJS.Signals): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [launcher, 'train', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => {
+      if (stderr === '' && /epoch 1\//.test(text)) child.kill(signal);
+      stderr += text;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+describe('slope train interrupted', () => {
+  let directory: string;
+
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'slope-train-signal-'));
+  });
+
+  afterAll(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  // Many short epochs, so the signal arrives while the runs still train.
+  const args = ['--epochs', '200', '--limit', '32', '--validation-limit', '32', '--batch-size', '32'];
+
+  it('exits with 130 on SIGINT and removes the output directory it created', async () => {
+    const out = join(directory, 'new', 'out');
+    const { code, stderr } = await interruptAfterFirstEpoch([...args, '--out', out], 'SIGINT');
+    expect(code).toBe(130);
+    expect(stderr).toContain('slope: train interrupted by SIGINT');
+    expect(existsSync(join(directory, 'new'))).toBe(false);
+  }, 90_000);
+
+  it('exits with 143 on SIGTERM and keeps a directory that existed', async () => {
+    const { code } = await interruptAfterFirstEpoch([...args, '--jobs', '1', '--out', directory], 'SIGTERM');
+    expect(code).toBe(143);
+    expect(existsSync(directory)).toBe(true);
+  }, 90_000);
 });
 
 describe('train options', () => {
@@ -149,8 +217,54 @@ describe('train options', () => {
     expect(() => parseTrainOptions(['--epoch', '2'])).toThrow(/--help/);
   });
 
+  it('reject a negative epoch count', () => {
+    expect(() => parseTrainOptions(['--epochs', '-1'])).toThrow(`Error in train: --epochs needs a value, and "-1" is read as an option; write --epochs=-1. Run 'slope train --help' for the options.`);
+    expect(() => parseTrainOptions(['--epochs=-1'])).toThrow('Error in train: --epochs must be an integer of at least 1, got "-1"');
+  });
+
+  it('reject an empty data directory', () => {
+    expect(() => parseTrainOptions(['--data', ''])).toThrow('Error in train: --data must name a directory of MNIST IDX files, got an empty string');
+  });
+
   it('return undefined for help', () => {
     expect(parseTrainOptions(['--help'])).toBeUndefined();
+  });
+});
+
+describe('train model size', () => {
+  const mnist = { height: 28, width: 28, channels: 1 };
+
+  it('accepts the default model', () => {
+    expect(() => checkModelSize({ filters: [16, 32], denseUnits: 64 }, mnist, 256, '--validation-limit')).not.toThrow();
+  });
+
+  it('names --filters for a huge kernel', () => {
+    expect(() => checkModelSize({ filters: [1e9, 1e9], denseUnits: 64 }, mnist, 32, '--batch-size')).toThrow(
+      'Error in train: with --filters 1000000000,1000000000 and --dense-units 64, the kernel of conv2d_1 would have 9000000000 elements, more than the limit of 268435456 (2^28) per tensor; lower --filters',
+    );
+  });
+
+  it('names --dense-units for a huge dense layer', () => {
+    expect(() => checkModelSize({ filters: [16, 32], denseUnits: 1e8 }, mnist, 32, '--batch-size')).toThrow(/the kernel of dense_1 would have 80000000000 elements.*lower --filters or --dense-units$/);
+  });
+
+  it('names the batch option for a huge activation', () => {
+    expect(() => checkModelSize({ filters: [2000, 16], denseUnits: 64 }, mnist, 256, '--validation-limit')).toThrow(/the output of conv2d_1 for a batch of 256 would have 346112000 elements.*lower --filters or --validation-limit$/);
+  });
+});
+
+describe('worker errors', () => {
+  it('keep the class of a slope error', () => {
+    const rebuilt = rebuildError(serializeError(new LayerError('Error in fit: bad label')), 'relu');
+    expect(rebuilt).toBeInstanceOf(LayerError);
+    expect(rebuilt.message).toBe('Error in fit: bad label');
+  });
+
+  it('name the run and class of any other error', () => {
+    const rebuilt = rebuildError(serializeError(new RangeError('Invalid typed array length: -1')), 'relu');
+    expect(rebuilt).toBeInstanceOf(TrainRunError);
+    expect((rebuilt as TrainRunError).causeName).toBe('RangeError');
+    expect(rebuilt.message).toBe('Error in train: the relu run failed with RangeError: Invalid typed array length: -1');
   });
 });
 
