@@ -60,11 +60,11 @@ function availableBackends(api: SlopeApi): BackendName[] {
 
 /**
  * Builds a workload's graph, compiles it for one backend and wraps it as a
- * Prepared run. `threads` is the wasm backend's option, unset for its
- * default. Outside W6 it compiles here and waits for the worker threads to
+ * Prepared run. `threads` and `simd` are the wasm backend's options, unset
+ * for their defaults. Outside W6 it compiles here and waits for the worker threads to
  * start, so that the timed runs use them.
  */
-async function prepare(api: SlopeApi, backend: BackendName, id: WorkloadId, inputs: Inputs, threads?: number): Promise<Prepared> {
+async function prepare(api: SlopeApi, backend: BackendName, id: WorkloadId, inputs: Inputs, threads?: number, simd?: boolean): Promise<Prepared> {
   const target = id === 'W6' ? 'W4' : id;
   const built = buildWorkload(target);
   const feeds: Record<string, Float32Array> = {};
@@ -78,7 +78,7 @@ async function prepare(api: SlopeApi, backend: BackendName, id: WorkloadId, inpu
   const build = () => {
     const start = performance.now();
     exe?.dispose();
-    exe = api.compile(built.outputs, { backend, params, ...(threads === undefined ? {} : { threads }), ...(built.updates === undefined ? {} : { updates: built.updates }) });
+    exe = api.compile(built.outputs, { backend, params, ...(threads === undefined ? {} : { threads }), ...(simd === undefined ? {} : { simd }), ...(built.updates === undefined ? {} : { updates: built.updates }) });
     const ms = performance.now() - start;
     // Inputs are written into the executable's memory once, as the peers upload their tensors once at setup.
     liveFeeds = Object.fromEntries(Object.entries(feeds).map(([name, data]) => {
@@ -148,22 +148,25 @@ async function prepareEpoch(backend: BackendName): Promise<Prepared> {
 
 /**
  * Creates one system per slope backend that compile() accepts, and for the
- * wasm backend a second row, slope-wasm-1t, on one thread where slope-wasm
+ * wasm backend two more rows: slope-wasm-1t, on one thread where slope-wasm
  * uses the default (one per core), so that one run shows what the threads
- * gain. W7, a whole training epoch, runs on the default wasm row only: on
+ * gain, and slope-wasm-scalar, with SIMD forced off. W7, a whole training epoch, runs on the default wasm row only: on
  * the JS backend its 13 runs would take several minutes.
  */
 function createBackendSystems(api: SlopeApi): System[] | string {
   const backends = availableBackends(api);
   if (backends.length === 0) return 'compile() accepts neither the js nor the wasm backend';
-  const rows: { backend: BackendName; name: string; threads?: number }[] = backends.map((backend) => ({ backend, name: `slope-${backend}` }));
-  if (backends.includes('wasm')) rows.push({ backend: 'wasm', name: 'slope-wasm-1t', threads: 1 });
-  return rows.map(({ backend, name, threads }) => ({
+  const rows: { backend: BackendName; name: string; threads?: number; simd?: boolean }[] = backends.map((backend) => ({ backend, name: `slope-${backend}` }));
+  if (backends.includes('wasm')) {
+    rows.push({ backend: 'wasm', name: 'slope-wasm-1t', threads: 1 });
+    rows.push({ backend: 'wasm', name: 'slope-wasm-scalar', simd: false });
+  }
+  return rows.map(({ backend, name, threads, simd }) => ({
     name,
     group: 'slope',
-    supports: (id: WorkloadId) => id !== 'W7' || (backend === 'wasm' && threads === undefined),
+    supports: (id: WorkloadId) => id !== 'W7' || (backend === 'wasm' && threads === undefined && simd === undefined),
     init: async () => {},
-    setup: async (id: WorkloadId, inputs: Inputs) => (id === 'W7' ? prepareEpoch(backend) : prepare(api, backend, id, inputs, threads)),
+    setup: async (id: WorkloadId, inputs: Inputs) => (id === 'W7' ? prepareEpoch(backend) : prepare(api, backend, id, inputs, threads, simd)),
     dispose: async () => {},
   }));
 }

@@ -285,7 +285,7 @@ export class Executable {
 
   /** Returns a copy of a param's current values. */
   getParam(name: string): OutputArray {
-    return this.paramView(name).slice();
+    return copyOut(this.paramView(name));
   }
 
   setParam(name: string, values: ArrayLike<number>): void {
@@ -363,7 +363,7 @@ export class Executable {
   private outputValue(node: Node): OutputArray {
     const source = this.result.plan.aliases.get(node.id) ?? node;
     const view = this.views.get(source.id);
-    if (view !== undefined) return view.slice();
+    if (view !== undefined) return copyOut(view);
     if (source.is('constant')) return typedView(node.dtype, new ArrayBuffer(16), 0, 1).map(() => source.attrs.value[0]!) as OutputArray;
     throw new SlopeError(`internal: output ${node.label} has no buffer`);
   }
@@ -383,4 +383,24 @@ export class Executable {
 /** Compiles the outputs' computation into an executable. */
 export function compile(outputs: Node | readonly Node[], options: CompileOptions = {}): Executable {
   return new Executable(Array.isArray(outputs) ? outputs : [outputs as Node], options);
+}
+
+/** Elements per set() when copying out of shared memory. */
+const SHARED_COPY_CHUNK = 65536;
+
+/**
+ * Copies a buffer's view into a new array the caller owns. Under worker
+ * threads the memory is a SharedArrayBuffer, and V8 (Node 20) copied a
+ * large view of it into a new array several times slower than one of
+ * ordinary memory, in slice() and in a single set() alike (4 MiB: about
+ * 2.3 ms against 0.35 ms on a 2-core AMD EPYC); set() in chunks of 64K
+ * elements ran at the ordinary speed.
+ */
+function copyOut(view: OutputArray): OutputArray {
+  if (!(typeof SharedArrayBuffer === 'function' && view.buffer instanceof SharedArrayBuffer) || view.length <= SHARED_COPY_CHUNK) return view.slice();
+  const copy = new (view.constructor as new (length: number) => OutputArray)(view.length);
+  for (let start = 0; start < view.length; start += SHARED_COPY_CHUNK) {
+    copy.set(view.subarray(start, Math.min(start + SHARED_COPY_CHUNK, view.length)) as never, start);
+  }
+  return copy;
 }
