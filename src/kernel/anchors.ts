@@ -109,8 +109,9 @@ export const anchors: { [K in AnchorName]: AnchorLowering<K> } = {
   sum: (ctx) => reduction(ctx, 0, (a, x) => bin('add', a, x), (a) => a),
   mean: (ctx) => reduction(ctx, 0, (a, x) => bin('add', a, x), (a, n) => bin('div', a, n)),
   // NaN propagates: max and min of NaN are NaN in both backends.
-  max: (ctx) => reduction(ctx, -Infinity, (a, x) => bin('max', a, x), (a) => a),
-  min: (ctx) => reduction(ctx, Infinity, (a, x) => bin('min', a, x), (a) => a),
+  // int32 has no infinities: its max starts at -2^31 and its min at 2^31 - 1, as in the interpreter.
+  max: (ctx) => reduction(ctx, ctx.t === 'i32' ? -2147483648 : -Infinity, (a, x) => bin('max', a, x), (a) => a),
+  min: (ctx) => reduction(ctx, ctx.t === 'i32' ? 2147483647 : Infinity, (a, x) => bin('min', a, x), (a) => a),
 
   // The first maximal index; the first NaN counts as the maximum, as in the reference.
   argmax: (ctx) => {

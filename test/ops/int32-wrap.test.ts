@@ -71,3 +71,21 @@ describe('int32 arithmetic wraps to 32 bits', () => {
     expect(Array.from(product!.data)).toEqual([46340 * 46340, -63, -15]);
   });
 });
+
+describe('int32 max and min reductions', () => {
+  it.each(EVALUATORS.map((e) => [e.name, e.evaluate] as const))('on %s', (_name, run) => {
+    const g = graph();
+    const i = g.input('i', [2, 4], 'int32');
+    const wide = g.input('w', [3, 9], 'int32');
+    const outputs: Node[] = [i.max(1), i.min(1), i.max(), wide.max(0), wide.min(0)];
+    const values = Int32Array.of(-5, -2147483648, 3, 1, -7, -8, -9, -10);
+    const columns = Int32Array.from({ length: 27 }, (_, k) => (k % 2 === 0 ? -2147483648 : 2147483647) - (k % 5));
+    const [rowMax, rowMin, all, columnMax, columnMin] = run(outputs, { i: values, w: columns });
+    expect(Array.from(rowMax!.data)).toEqual([3, -7]);
+    expect(Array.from(rowMin!.data)).toEqual([-2147483648, -10]);
+    expect(Array.from(all!.data)).toEqual([3]);
+    const column = (j: number) => [0, 1, 2].map((r) => columns[r * 9 + j]!);
+    expect(Array.from(columnMax!.data)).toEqual(Array.from({ length: 9 }, (_, j) => Math.max(...column(j))));
+    expect(Array.from(columnMin!.data)).toEqual(Array.from({ length: 9 }, (_, j) => Math.min(...column(j))));
+  }, 60_000);
+});
