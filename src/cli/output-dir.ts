@@ -32,8 +32,10 @@ export interface PreparedDirectory {
  * that files can be written there. Each level is created without
  * `recursive: true`, whose promise never settles for some paths under /proc
  * on Node 20. Throws OutputDirectoryError naming the option and the cause.
+ * Each directory created is pushed onto `created` at once, so a caller's
+ * signal handler can remove it while this call is still running.
  */
-export async function prepareOutputDirectory(directory: string, option: string, files: readonly string[] = []): Promise<PreparedDirectory> {
+export async function prepareOutputDirectory(directory: string, option: string, files: readonly string[] = [], created: string[] = []): Promise<PreparedDirectory> {
   if (directory.trim() === '') throw new OutputDirectoryError(`Error in ${option}: the output directory is empty; pass a path such as out`);
   const target = resolve(directory);
   const missing: string[] = [];
@@ -48,15 +50,17 @@ export async function prepareOutputDirectory(directory: string, option: string, 
     if (parent === current) break;
     current = parent;
   }
-  const created: string[] = [];
   try {
     for (const path of missing) {
       await mkdir(path);
       created.push(path);
     }
+    // The probe is a pending temporary while it exists, so a signal handler removes it too.
     const probe = join(target, `.slope-write-test-${process.pid}`);
+    pendingTemporaries.add(probe);
     await writeFile(probe, '');
     await rm(probe);
+    pendingTemporaries.delete(probe);
   } catch (error) {
     removeEmptyDirectories(created);
     throw new OutputDirectoryError(`Error in ${option}: cannot write to ${target} (${(error as Error).message}); pass a writable directory`);

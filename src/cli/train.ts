@@ -272,14 +272,16 @@ export async function trainCommand(argv: readonly string[], out: (text: string) 
     out(TRAIN_HELP);
     return 0;
   }
-  // The output directory is checked before training, so a bad --out fails in seconds, not after the runs.
-  const directory = await prepareOutputDirectory(options.out, 'train --out', ['report.json', 'report.html']);
-  const state: RunState = { createdDirectories: directory.created };
+  // The handlers are installed first and see each directory as it is created, so a signal during the check cleans up too.
+  const created: string[] = [];
+  const state: RunState = { createdDirectories: created };
   const removeSignalHandlers = exitCleanlyOnSignals(state);
   try {
+    // The output directory is checked before training, so a bad --out fails in seconds, not after the runs.
+    await prepareOutputDirectory(options.out, 'train --out', ['report.json', 'report.html'], created);
     return await trainAndReport(argv, options, state, out);
   } catch (error) {
-    removeEmptyDirectories(directory.created);
+    removeEmptyDirectories(created);
     throw error;
   } finally {
     removeSignalHandlers();

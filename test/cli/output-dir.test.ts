@@ -23,6 +23,14 @@ describe('prepareOutputDirectory', () => {
     expect(target.created).toEqual([join(root, 'a'), join(root, 'a', 'b')]);
   });
 
+  it('records created directories in the caller's array', async () => {
+    const root = scratch();
+    const created: string[] = [];
+    const target = await prepareOutputDirectory(join(root, 'a', 'b'), 'train --out', [], created);
+    expect(target.created).toBe(created);
+    expect(created).toEqual([join(root, 'a'), join(root, 'a', 'b')]);
+  });
+
   it('removes the directories it created while empty', async () => {
     const root = scratch();
     const target = await prepareOutputDirectory(join(root, 'a', 'b', 'c'), 'train --out');
