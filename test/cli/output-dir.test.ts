@@ -23,7 +23,7 @@ describe('prepareOutputDirectory', () => {
     expect(target.created).toEqual([join(root, 'a'), join(root, 'a', 'b')]);
   });
 
-  it('records created directories in the caller's array', async () => {
+  it('records created directories in the given array', async () => {
     const root = scratch();
     const created: string[] = [];
     const target = await prepareOutputDirectory(join(root, 'a', 'b'), 'train --out', [], created);
