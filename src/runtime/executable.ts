@@ -240,9 +240,10 @@ export class Executable {
    * Resolves once the worker threads have started, to the number of
    * threads that split kernels run on. Runs before then are correct but
    * use the calling thread alone. The result is 1 when no threads were
-   * started. It rejects with a BackendError when a worker failed to start.
+   * started or after dispose(). It rejects with a BackendError when a worker failed to start.
    */
   ready(): Promise<number> {
+    if (this.disposed) return Promise.resolve(1);
     return this.runner.ready?.() ?? Promise.resolve(1);
   }
 
@@ -262,8 +263,12 @@ export class Executable {
    * collected stops its workers too, so call this to free them early.
    */
   dispose(): void {
+    this.disposed = true;
     this.runner.dispose?.();
   }
+
+  /** Set by dispose(); ready() then resolves to 1, the calling thread alone. */
+  private disposed = false;
 
   /** The whole WebAssembly module as text; wasm backend only. */
   get moduleText(): string | undefined {

@@ -195,6 +195,8 @@ describe.runIf(threadsAvailable)('wasm backend on worker threads', () => {
     expectIdentical(exe.run(inputsOf(outputs, feeds))[0]!, expected[0]!, 'threaded');
     exe.dispose();
     exe.dispose();
+    expect(exe.activeThreads).toBe(1);
+    expect(await exe.ready()).toBe(1);
     expectIdentical(exe.run(inputsOf(outputs, feeds))[0]!, expected[0]!, 'after dispose');
   });
 
