@@ -77,6 +77,8 @@ export function buildForward(graph: Graph, layers: readonly Layer[], inputShape:
       },
       recordUnits(preActivation) {
         units.set(layerName, preActivation);
+        // The layer's name labels its pre-activation, so the dead-unit analysis of the graph names the layer as the model does.
+        if (preActivation.name === undefined && preActivation.op !== 'input' && preActivation.op !== 'param') preActivation.named(layerName);
       },
     };
     x = layer.call(x, context);

@@ -135,6 +135,8 @@ describe('slope dead-units on the training job CNN', () => {
     expect(status).toBe(0);
     const result = JSON.parse(out) as { layers: { name: string; units: number; dead: number }[] };
     expect(result.layers.map((l) => l.units)).toEqual([10816, 3872, 64]);
+    // Layers carry the model's names, as in slope train's report.
+    expect(result.layers.map((l) => l.name)).toEqual(['conv2d_1', 'conv2d_2', 'dense_1']);
     for (const layer of result.layers) expect(layer.dead).toBeLessThanOrEqual(layer.units);
   });
 
