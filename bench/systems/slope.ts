@@ -1,8 +1,8 @@
 // Slope's rows in the benchmark, built from slope's public API
 // (`src/index.ts`), which is loaded lazily so the benchmark runs in any
 // checkout. There is one row per backend that compile() accepts
-// ('slope-js', 'slope-wasm'), and slope-wasm-1t runs the wasm backend on one
-// thread. Each `setup` builds the workload's graph with
+// ('slope-js', 'slope-wasm'). slope-wasm-1t runs the wasm backend on one
+// thread, and slope-wasm-scalar with SIMD forced off. Each `setup` builds the workload's graph with
 // examples/workloads.ts, and `compile` times compile() for W6.
 
 import type { BackendName, Executable } from '../../src/index.ts';
@@ -148,9 +148,9 @@ async function prepareEpoch(backend: BackendName): Promise<Prepared> {
 
 /**
  * Creates one system per slope backend that compile() accepts, and for the
- * wasm backend two more rows: slope-wasm-1t, on one thread where slope-wasm
- * uses the default (one per core), so that one run shows what the threads
- * gain, and slope-wasm-scalar, with SIMD forced off. W7, a whole training epoch, runs on the default wasm row only: on
+ * wasm backend two more rows. slope-wasm-1t runs on one thread where
+ * slope-wasm uses the default (one per core), so that one run shows what the
+ * threads gain. slope-wasm-scalar has SIMD forced off. W7, a whole training epoch, runs on the default wasm row only: on
  * the JS backend its 13 runs would take several minutes.
  */
 function createBackendSystems(api: SlopeApi): System[] | string {
