@@ -15,7 +15,9 @@ function describeParseError(code: string, message: string, argv: readonly string
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option !== undefined) {
     const index = argv.indexOf(option);
     const next = index >= 0 ? argv[index + 1] : undefined;
-    if (next !== undefined && next.startsWith('-')) return `${option} needs a value, and ${JSON.stringify(next)} is read as an option; write ${option}=${next}`;
+    // Only a value that looks like a negative number or a list of them is worth suggesting as `--x=value`.
+    if (next !== undefined && /^-[\d.]/.test(next)) return `${option} needs a value, and ${JSON.stringify(next)} is read as an option; write ${option}=${next}`;
+    if (next !== undefined && next.startsWith('-')) return `${option} needs a value, but the option ${next} follows it`;
     if (message.includes('argument missing')) return `${option} needs a value`;
   }
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option !== undefined) return `unknown option ${option}`;

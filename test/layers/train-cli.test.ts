@@ -219,6 +219,7 @@ describe('train options', () => {
 
   it('reject a negative epoch count', () => {
     expect(() => parseTrainOptions(['--epochs', '-1'])).toThrow(`Error in train: --epochs needs a value, and "-1" is read as an option; write --epochs=-1. Run 'slope train --help' for the options.`);
+    expect(() => parseTrainOptions(['--epochs', '--json'])).toThrow(`Error in train: --epochs needs a value, but the option --json follows it. Run 'slope train --help' for the options.`);
     expect(() => parseTrainOptions(['--epochs=-1'])).toThrow('Error in train: --epochs must be an integer of at least 1, got "-1"');
   });
 
