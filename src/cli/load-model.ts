@@ -41,11 +41,14 @@ export function nearestPackageType(path: string): { packageJson: string; isModul
 
 /**
  * Returns how to make Node load `path` as an ES module, or undefined when it
- * already does: .mts and .mjs files always are, and .ts and .js files are when
- * the nearest package.json has "type": "module".
+ * already does: .mts and .mjs files always are, .cts and .cjs files never are,
+ * and .ts and .js files are when the nearest package.json has "type": "module".
  */
 export function esmLoadingHint(path: string): string | undefined {
   const extension = extname(path);
+  if (extension === '.cts' || extension === '.cjs') {
+    return `${path} is a CommonJS file (${extension}), but slope loads model files only as ES modules. Rename it to ${extension === '.cts' ? '.mts' : '.mjs'} and use import and export`;
+  }
   if (!['.ts', '.tsx', '.js', '.jsx'].includes(extension)) return undefined;
   const found = nearestPackageType(path);
   if (found?.isModule) return undefined;

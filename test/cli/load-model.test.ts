@@ -39,6 +39,11 @@ describe('esmLoadingHint', () => {
     expect(hint).toContain('Rename the file to .mjs');
   });
 
+  it('names CommonJS extensions', () => {
+    expect(esmLoadingHint(join(directory, 'model.cts'))).toContain('is a CommonJS file (.cts), but slope loads model files only as ES modules. Rename it to .mts');
+    expect(esmLoadingHint(join(directory, 'model.cjs'))).toContain('Rename it to .mjs');
+  });
+
   it('returns nothing for ES modules', () => {
     const packageDirectory = join(directory, 'esm');
     mkdirSync(packageDirectory);
