@@ -115,11 +115,11 @@ function summarizeEpoch(log: EpochLog): EpochSummary {
 }
 
 /** Trains the CNN with one activation and returns its logs and kernel profile. */
-export async function trainRun(activation: ActivationChoice, data: { train: Dataset; validation: Dataset }, config: TrainConfig, progress: ProgressReporter | false): Promise<RunResult> {
+export async function trainRun(activation: ActivationChoice, data: { train: Dataset; validation: Dataset }, config: TrainConfig, progress: ProgressReporter | false, threads?: number): Promise<RunResult> {
   const started = performance.now();
   const { train, validation } = data;
   const model = buildCnn(activation, config, [train.height, train.width, train.channels]);
-  model.compile({ optimizer: new Adam({ learningRate: config.learningRate, decay: config.decay }), loss: 'softmaxCrossEntropy', metrics: ['accuracy'], backend: config.backend });
+  model.compile({ optimizer: new Adam({ learningRate: config.learningRate, decay: config.decay }), loss: 'softmaxCrossEntropy', metrics: ['accuracy'], backend: config.backend, ...(threads === undefined ? {} : { threads }) });
   const history = await model.fit(train, { epochs: config.epochs, batchSize: config.batchSize, validation, seed: config.seed, progress });
   const seconds = (performance.now() - started) / 1000;
 

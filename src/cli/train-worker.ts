@@ -13,17 +13,19 @@ export interface WorkerInput {
   activation: ActivationChoice;
   config: TrainConfig;
   data: { train: Dataset; validation: Dataset };
+  /** Worker threads of each wasm executable: the cores shared among the runs that train at once. */
+  threads?: number;
 }
 
 const port = parentPort!;
-const { activation, config, data } = workerData as WorkerInput;
+const { activation, config, data, threads } = workerData as WorkerInput;
 const reporter: ProgressReporter = {
   epochStart: (info) => port.postMessage({ type: 'epochStart', info }),
   batchEnd: (info) => port.postMessage({ type: 'batchEnd', info }),
   epochEnd: (log, info) => port.postMessage({ type: 'epochEnd', log, info }),
 };
 try {
-  const result = await trainRun(activation, data, config, reporter);
+  const result = await trainRun(activation, data, config, reporter, threads);
   port.postMessage({ type: 'result', result });
 } catch (error) {
   port.postMessage({ type: 'error', error: serializeError(error) });

@@ -308,7 +308,9 @@ async function trainAndReport(argv: readonly string[], options: TrainOptions, st
   const progress = runProgress(labels);
   state.progress = progress;
   const workers = new Set<Worker>();
-  const tasks = options.activations.map((activation, i) => () => trainInWorker({ activation, config: options.config, data }, progress.reporter(labels[i]!), workers));
+  // Runs that train at once share the cores, so each executable gets its share of threads instead of one per core.
+  const threads = Math.max(1, Math.floor(availableParallelism() / Math.min(options.jobs, options.activations.length)));
+  const tasks = options.activations.map((activation, i) => () => trainInWorker({ activation, config: options.config, data, threads }, progress.reporter(labels[i]!), workers));
   let runs: RunResult[];
   try {
     runs = await inPool(tasks, options.jobs);

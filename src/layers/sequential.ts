@@ -36,6 +36,8 @@ export interface CompileOptions {
   metrics?: readonly 'accuracy'[];
   /** The backend that compiles the training and inference steps: 'js' (default) or 'wasm'. */
   backend?: BackendName;
+  /** wasm backend only: the `threads` option of the steps' executables. Default: one per core. */
+  threads?: number;
 }
 
 /** The training configuration set by `compile`. */
@@ -49,6 +51,8 @@ export class Sequential {
   readonly layers: Layer[] = [];
   /** The backend that compiles this model's steps; set by compile. */
   backend: BackendName = 'js';
+  /** The wasm backend's `threads` option for this model's steps; set by compile, undefined for the default. */
+  threads: number | undefined;
   readonly seed: number;
   private inputShapeValue: Shape | undefined;
   private outputShapeValue: Shape | undefined;
@@ -151,7 +155,7 @@ export class Sequential {
     if (this.paramList === undefined) {
       throw new LayerError(`Error in ${what}: the model is not built yet; pass inputShape to sequential(), or call build(inputShape), fit, evaluate or predict first`);
     }
-    return { layers: this.layers, inputShape: this.inputShapeValue!, outputShape: this.outputShapeValue!, seed: this.seed, weights: this.weightValues, params: this.paramList, backend: this.backend };
+    return { layers: this.layers, inputShape: this.inputShapeValue!, outputShape: this.outputShapeValue!, seed: this.seed, weights: this.weightValues, params: this.paramList, backend: this.backend, threads: this.threads };
   }
 
   /** Returns the model as the training and inference steps see it, building it from `inputShape` first if needed. */
@@ -201,6 +205,7 @@ export class Sequential {
     }
     this.trainingConfig = { optimizer, loss, accuracy };
     this.backend = options.backend ?? 'js';
+    this.threads = options.threads;
     this.optimizerState.clear();
     return this;
   }

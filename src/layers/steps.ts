@@ -30,6 +30,13 @@ export interface ModelSpec {
   weights: ReadonlyMap<string, Float32Array>;
   /** The backend that compiles the steps. */
   backend: BackendName;
+  /** The wasm backend's `threads` option; undefined for its default. */
+  threads?: number | undefined;
+}
+
+/** The compile option that carries a model's thread count, when it sets one. */
+export function threadsOption(model: { threads?: number | undefined }): { threads?: number } {
+  return model.threads === undefined ? {} : { threads: model.threads };
 }
 
 /** Name prefix of optimizer state params, so they never clash with layer params (whose names start with a layer name). */
@@ -96,7 +103,7 @@ export class TrainStep {
       if (saved !== undefined && saved.length === sizeOf(g.sources.get(name)!.shape)) initial[name] = saved;
     }
 
-    this.executable = compile(outputs, { updates, params: initial, backend: model.backend });
+    this.executable = compile(outputs, { updates, params: initial, backend: model.backend, ...threadsOption(model) });
     this.gradNormLayers = layers;
     this.stateNames = stateNames;
     this.paramNames = forward.params.map((p) => p.name);
@@ -164,7 +171,7 @@ export class InferenceStep {
 
     const params: Record<string, Float32Array> = {};
     for (const p of forward.params) params[p.name] = model.weights.get(p.name)!;
-    this.executable = compile(outputs, { params, backend: model.backend });
+    this.executable = compile(outputs, { params, backend: model.backend, ...threadsOption(model) });
     this.exampleSize = sizeOf(model.inputShape);
     this.batch = new Float32Array(batchSize * this.exampleSize);
   }

@@ -15,6 +15,7 @@ import type { DynamicReport, DynamicTotals } from '../../passes/dead-units/dynam
 import { summarizeLayers } from '../../passes/dead-units/report.ts';
 import type { LayerSummary } from '../../passes/dead-units/report.ts';
 import { correctPredictions } from './losses.ts';
+import { threadsOption } from './steps.ts';
 import type { Loss } from './losses.ts';
 import { buildForward } from './model-graph.ts';
 import type { ModelSpec } from './steps.ts';
@@ -74,7 +75,7 @@ class AnalysisStep {
     for (const p of forward.params) params[p.name] = model.weights.get(p.name)!;
     this.analyzer = new DynamicAnalyzer(outputs, {
       params,
-      compile: { backend: model.backend },
+      compile: { backend: model.backend, ...threadsOption(model) },
       ...(options.gradients ? { loss: options.loss.batchMean(forward.output, labels), gradientEvery: options.gradientEvery } : {}),
     });
 
