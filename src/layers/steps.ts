@@ -34,7 +34,7 @@ export interface ModelSpec {
   threads?: number | undefined;
 }
 
-/** The compile option that carries a model's thread count, when it sets one. */
+/** Returns the compile option that carries a model's thread count, or none when the model sets none. */
 export function threadsOption(model: { threads?: number | undefined }): { threads?: number } {
   return model.threads === undefined ? {} : { threads: model.threads };
 }
