@@ -41,8 +41,9 @@ export function nearestPackageType(path: string): { packageJson: string; isModul
 
 /**
  * Returns how to make Node load `path` as an ES module, or undefined when it
- * already does: .mts and .mjs files always are, .cts and .cjs files never are,
- * and .ts and .js files are when the nearest package.json has "type": "module".
+ * already does. .mts and .mjs files always load as ES modules and .cts and
+ * .cjs files never do. .ts and .js files do when the nearest package.json
+ * has "type": "module".
  */
 export function esmLoadingHint(path: string): string | undefined {
   const extension = extname(path);

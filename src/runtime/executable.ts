@@ -395,11 +395,11 @@ const SHARED_COPY_CHUNK = 65536;
 
 /**
  * Copies a buffer's view into a new array the caller owns. Under worker
- * threads the memory is a SharedArrayBuffer, and V8 (Node 20) copied a
- * large view of it into a new array several times slower than one of
- * ordinary memory, in slice() and in a single set() alike (4 MiB: about
- * 2.3 ms against 0.35 ms on a 2-core AMD EPYC); set() in chunks of 64K
- * elements ran at the ordinary speed.
+ * threads the memory is a SharedArrayBuffer. V8 (Node 20) copied a large
+ * view of it into a new array several times slower than a view of ordinary
+ * memory, by slice() or by one set(): 4 MiB took about 2.3 ms against
+ * 0.35 ms on a 2-core AMD EPYC. set() in chunks of 64K elements ran at the
+ * ordinary speed.
  */
 function copyOut(view: OutputArray): OutputArray {
   if (!(typeof SharedArrayBuffer === 'function' && view.buffer instanceof SharedArrayBuffer) || view.length <= SHARED_COPY_CHUNK) return view.slice();

@@ -1,6 +1,6 @@
 // Outputs and params come back as arrays the caller owns, in ordinary memory,
 // also when worker threads put the executable's memory in a
-// SharedArrayBuffer; large ones are copied out in chunks.
+// SharedArrayBuffer. Large ones are copied out in chunks.
 
 import { describe, expect, it } from 'vitest';
 import { compile, graph } from '../../src/index.ts';

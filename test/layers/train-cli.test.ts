@@ -110,7 +110,7 @@ describe('slope train --data', () => {
       await writeFile(join(directory, `${prefix}-labels-idx1-ubyte`), encodeIdx('uint8', [count], labels));
     }
     const out = join(directory, 'out');
-    // A batch size above the 48 training examples trains with batches of 48, and the report says so.
+    // A batch size above the 48 training examples trains with batches of 48, and the report records 48.
     const args = [launcher, 'train', '--data', directory, '--epochs', '1', '--batch-size', '64', '--activation', 'leaky_relu', '--jobs', '1', '--out', out, '--json'];
     const { stdout, stderr } = await run(process.execPath, args, { timeout: 60_000 });
 

@@ -1,7 +1,7 @@
 // int32 arithmetic wraps to 32 bits (two's complement) on every evaluator:
 // add, sub, mul and sum give the value of WebAssembly's i32.add and i32.mul.
 // A float64 product of two int32 values can exceed 2^53 and lose its low
-// bits, so wrapping the rounded product would give a different value; the
+// bits, so wrapping the rounded product would give a different value. The
 // chains below also compare and select on wrapped intermediates inside one
 // fused kernel, where an unwrapped value would change the comparison.
 
@@ -15,7 +15,7 @@ import { fuzzRuns } from '../support/fuzz.ts';
 const int32 = fc.integer({ min: -2147483648, max: 2147483647 });
 const edgeInt32 = fc.oneof(int32, fc.constantFrom(-2147483648, -2147483647, -1, 0, 1, 2147483646, 2147483647, 65536, 46341));
 
-/** The reference semantics, from Math.imul and `| 0`. */
+/** Computes the expected outputs with Math.imul and `| 0`. */
 function wrapped(a: number[], b: number[], c: number[]) {
   const product = a.map((x, i) => Math.imul(x, b[i]!));
   const chain = product.map((p, i) => (p + c[i]! - a[i]!) | 0);

@@ -28,10 +28,11 @@ function isBoolean(e: Expr): boolean {
 }
 
 /**
- * Names of int32 variables that hold tensor values rather than indices. An
- * int32 add, sub or mul on tensor values wraps to 32 bits as in WebAssembly
- * (i32.add, i32.mul), so the printer wraps it with `| 0` or `Math.imul`;
- * index arithmetic stays plain, since it never leaves the int32 range.
+ * Names of int32 variables that contain tensor values rather than indices.
+ * An int32 add, sub or mul on tensor values wraps to 32 bits as in
+ * WebAssembly (i32.add, i32.mul), so the printer wraps it with `| 0` or
+ * `Math.imul`. Index arithmetic stays plain because it never leaves the
+ * int32 range.
  */
 type DataNames = ReadonlySet<string>;
 

@@ -302,8 +302,9 @@ function placeOperands(c: Contraction, target: ContractionTarget, buffers: Buffe
   const sharedBytes = Math.ceil(((sharedA ? aBytes : 0) + (sharedB ? bBytes : 0)) / 64) * 64;
   let sharedNext = target.scratchAddress;
   let threadNext = target.scratchAddress + sharedBytes;
-  // The thread's scratch offset counts 4-byte elements; regions are 64-byte aligned, so it divides by 2 for float64.
-  const threadOffset = split === undefined ? int(0) : tile.bytes === 4 ? split.scratchOffset : idiv(split.scratchOffset, tile.bytes / 4);
+  // The thread's scratch offset counts 4-byte elements. Regions are 64-byte aligned, so it divides evenly for float64.
+  let threadOffset: Expr = int(0);
+  if (split !== undefined) threadOffset = tile.bytes === 4 ? split.scratchOffset : idiv(split.scratchOffset, tile.bytes / 4);
   /** Adds a scratch buffer of `bytes`; returns its number and the element offset of its (0, 0). */
   const place = (bytes: number, shared: boolean): { buf: number; offset: Expr } => {
     const buf = buffers.length;
